@@ -5,6 +5,7 @@
 import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { SearchAttributeType } from '@temporalio/common';
+import { msToTs } from '@temporalio/common/lib/time';
 import { ALL_SEARCH_ATTRIBUTES } from './search-attributes';
 import { NAMESPACE_DEFAULTS } from './namespace';
 
@@ -28,7 +29,7 @@ export async function ensureNamespace(connection: Connection, namespace = NAMESP
     if ((err as { code?: number }).code !== 5 /* NOT_FOUND */) throw err;
     await connection.workflowService.registerNamespace({
       namespace,
-      workflowExecutionRetentionPeriod: { seconds: NAMESPACE_DEFAULTS.retentionDays * 24 * 3600 },
+      workflowExecutionRetentionPeriod: msToTs(`${NAMESPACE_DEFAULTS.retentionDays} days`),
     });
     done.push(`namespace ${namespace}`);
   }

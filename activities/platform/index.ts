@@ -1,0 +1,1 @@
+export { createPlatformActivities, type PlatformActivities, type PlatformActivityDeps } from './smoke.activities';

@@ -1,0 +1,35 @@
+/** Builds the API's real dependencies from config, and closes them again. */
+import Redis from 'ioredis';
+import { MongoClient } from 'mongodb';
+import type { Config } from '../platform/config';
+import { createPool } from '../platform/db/pool';
+import { createKafka } from '../platform/events/kafka';
+import { kafkaProbe, mongoProbe, postgresProbe, redisProbe, temporalProbe } from '../platform/health/checks';
+import type { Logger } from '../platform/logger';
+import { createTemporalClient } from '../platform/temporal/client';
+import type { ApiDeps } from './app';
+
+export async function createApiDeps(config: Config, log: Logger): Promise<ApiDeps & { close(): Promise<void> }> {
+  const db = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX);
+  // Fail fast while Redis is down instead of queueing commands; reconnect in the background.
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+  redis.on('error', () => undefined);
+  const mongo = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 2000 });
+  const kafka = createKafka(config, { retry: { retries: 0 } });
+  const temporal = await createTemporalClient(config);
+  return {
+    config,
+    log,
+    temporal,
+    probes: {
+      temporal: temporalProbe(temporal),
+      postgres: postgresProbe(db),
+      redis: redisProbe(redis),
+      kafka: kafkaProbe(kafka),
+      mongodb: mongoProbe(mongo),
+    },
+    async close() {
+      await Promise.allSettled([db.end(), redis.quit(), mongo.close(), temporal.connection.close()]);
+    },
+  };
+}

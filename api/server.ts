@@ -1,0 +1,25 @@
+/** API process: listens on API_HOST:API_PORT; drains and closes its clients on SIGINT/SIGTERM. */
+import { loadConfigOrExit } from '../platform/config';
+import { createLogger } from '../platform/logger';
+import { createApp } from './app';
+import { createApiDeps } from './deps';
+
+async function main() {
+  const config = loadConfigOrExit();
+  const log = createLogger({ level: config.LOG_LEVEL, service: 'api' });
+  const deps = await createApiDeps(config, log);
+  const server = createApp(deps).listen(config.API_PORT, config.API_HOST, () => {
+    log.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api listening');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log.info({ signal }, 'api stopping');
+      server.close(() => void deps.close().then(() => process.exit(0)));
+    });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

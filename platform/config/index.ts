@@ -1,0 +1,164 @@
+/**
+ * FinFlow's configuration: the environment, parsed once at start-up with a schema. A bad or missing variable stops
+ * the process with a message naming it. Every default points at the local stack (deploy/local), so a fresh clone
+ * needs no configuration; `.env.example` documents each variable.
+ */
+import { z } from 'zod';
+import { LOCAL_DB, LOCAL_STACK_PORTS as P } from './local-stack';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const port = z.coerce.number().int().min(1).max(65535);
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .pipe(z.array(z.string()).min(1));
+const pgUrl = (role: { user: string; password: string }) =>
+  z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .default(`postgres://${role.user}:${role.password}@127.0.0.1:${P.postgres}/${LOCAL_DB.database}`);
+
+/** `kid:base64key,kid2:base64key`: every key 32 bytes (AES-256). Old keys stay listed so old histories decode. */
+const payloadKeys = z.string().transform((spec, ctx) => {
+  const keys = new Map<string, Buffer>();
+  for (const entry of spec.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const i = entry.indexOf(':');
+    const id = entry.slice(0, i);
+    const key = Buffer.from(entry.slice(i + 1), 'base64');
+    if (i <= 0 || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
+      ctx.addIssue({ code: 'custom', message: 'each entry must be <key-id>:<base64 key>, key id of [A-Za-z0-9._-]' });
+      return z.NEVER;
+    }
+    if (key.length !== 32) {
+      ctx.addIssue({ code: 'custom', message: `key ${id} must decode to 32 bytes (AES-256), got ${key.length}` });
+      return z.NEVER;
+    }
+    keys.set(id, key);
+  }
+  if (keys.size === 0) {
+    ctx.addIssue({ code: 'custom', message: 'at least one key is required' });
+    return z.NEVER;
+  }
+  return keys;
+});
+
+const fields = z.object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    API_HOST: z.string().min(1).default('127.0.0.1'),
+    API_PORT: port.default(3000),
+
+    DATABASE_URL: pgUrl(LOCAL_DB.app),
+    DATABASE_MIGRATION_URL: pgUrl(LOCAL_DB.owner),
+    DATABASE_RELAY_URL: pgUrl(LOCAL_DB.relay),
+    DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default(`redis://127.0.0.1:${P.redis}`),
+
+    KAFKA_BROKERS: csv.default([`127.0.0.1:${P.kafka}`]),
+    KAFKA_CLIENT_ID: z.string().min(1).default('finflow'),
+    KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'only [A-Za-z0-9._-]').default(''),
+    KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(5).default(1),
+    KAFKA_SSL: bool.default(false),
+    KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+    KAFKA_SASL_USERNAME: z.string().optional(),
+    KAFKA_SASL_PASSWORD: z.string().optional(),
+
+    MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL').default(`mongodb://127.0.0.1:${P.mongodb}`),
+    MONGO_DATABASE: z.string().min(1).default('finflow'),
+
+    TEMPORAL_ADDRESS: z.string().min(1).default(`127.0.0.1:${P.temporal}`),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('finflow'),
+    TEMPORAL_TLS: bool.default(false),
+    TEMPORAL_TLS_CERT_PATH: z.string().optional(),
+    TEMPORAL_TLS_KEY_PATH: z.string().optional(),
+    TEMPORAL_TLS_CA_PATH: z.string().optional(),
+    TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+    TEMPORAL_API_KEY: z.string().optional(),
+    /** Prepended to every task queue name: lets a test run or a developer own private queues on a shared server. */
+    TEMPORAL_TASK_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'only [A-Za-z0-9._-]').default(''),
+
+    /** Which task queues this worker process serves (all by default; production runs one deployment per queue). */
+    WORKER_TASK_QUEUES: csv.pipe(z.array(z.enum(['platform']))).default(['platform']),
+
+    PAYLOAD_ENCRYPTION_KEYS: payloadKeys,
+    PAYLOAD_ENCRYPTION_KEY_ID: z.string().min(1),
+
+    /** Set: the Stripe adapter talks to Stripe (test mode keys only outside production). Unset: local stripe-mock. */
+    STRIPE_API_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, 'must be a Stripe secret or restricted key').optional(),
+    STRIPE_MOCK_URL: z.string().url().default(`http://127.0.0.1:${P.stripeMock}`),
+});
+
+const schema = fields.superRefine((c, ctx) => {
+    if (!c.PAYLOAD_ENCRYPTION_KEYS.has(c.PAYLOAD_ENCRYPTION_KEY_ID)) {
+      ctx.addIssue({ code: 'custom', path: ['PAYLOAD_ENCRYPTION_KEY_ID'], message: 'must name one of the keys in PAYLOAD_ENCRYPTION_KEYS' });
+    }
+    if (Boolean(c.TEMPORAL_TLS_CERT_PATH) !== Boolean(c.TEMPORAL_TLS_KEY_PATH)) {
+      ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_KEY_PATH'], message: 'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together' });
+    }
+    if (c.KAFKA_SASL_MECHANISM && !(c.KAFKA_SASL_USERNAME && c.KAFKA_SASL_PASSWORD)) {
+      ctx.addIssue({ code: 'custom', path: ['KAFKA_SASL_USERNAME'], message: 'KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD' });
+    }
+    if (c.STRIPE_API_KEY?.includes('_live_') && c.NODE_ENV !== 'production') {
+      ctx.addIssue({ code: 'custom', path: ['STRIPE_API_KEY'], message: 'a live Stripe key is refused outside NODE_ENV=production' });
+    }
+  });
+
+export type Config = z.output<typeof schema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws ConfigError naming every bad variable (never its value: it may be a secret). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set", as in most deployment tools.
+  return parseOrThrow(schema, env);
+}
+
+type FieldName = keyof typeof fields.shape;
+
+/** Parses only the named variables: for tools (migrations, the stack) that need a slice of the configuration. */
+export function loadConfigSection<K extends FieldName>(keys: readonly K[], env: NodeJS.ProcessEnv = process.env): Pick<Config, K> {
+  const mask = Object.fromEntries(keys.map((k) => [k, true]));
+  // zod cannot type a pick over a generic key list; the keys are checked against the schema above.
+  return parseOrThrow(fields.pick(mask as never), env) as unknown as Pick<Config, K>;
+}
+
+function parseOrThrow<T extends z.ZodType>(s: T, env: NodeJS.ProcessEnv): z.output<T> {
+  // An empty variable means "not set", as in most deployment tools.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = s.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({
+        variable: String(i.path[0] ?? '(config)'),
+        message: i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message,
+      })),
+    );
+  }
+  return parsed.data;
+}
+
+/** For process entry points: parse, or print the problems and exit non-zero. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  return orExit(() => loadConfig(env));
+}
+
+export function orExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * PostgreSQL access. The application connects as a role that owns nothing and cannot bypass row-level security;
+ * every query on business data runs inside `withTenant`, which sets the tenant for that transaction only, so a
+ * pooled connection never carries one request's tenant into another.
+ */
+import { Pool, type PoolClient } from 'pg';
+
+export type { Pool, PoolClient };
+
+export function createPool(connectionString: string, max = 10): Pool {
+  const pool = new Pool({ connectionString, max, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
+  // An idle client losing its connection must not crash the process; the next checkout reconnects.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Runs `fn` in a transaction scoped to one tenant: row-level security shows and accepts only that tenant's rows. */
+export function withTenant<T>(pool: Pool, tenantId: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  if (!UUID.test(tenantId)) throw new TypeError('withTenant: tenantId must be a UUID');
+  return inTransaction(pool, async (client) => {
+    await client.query("SELECT set_config('finflow.tenant_id', $1, true)", [tenantId]);
+    return fn(client);
+  });
+}

@@ -1,0 +1,26 @@
+/** Worker process: serves WORKER_TASK_QUEUES until SIGINT/SIGTERM, then drains and exits. */
+import { Runtime } from '@temporalio/worker';
+import { loadConfigOrExit } from '../platform/config';
+import { createPool } from '../platform/db/pool';
+import { createLogger } from '../platform/logger';
+import { temporalLogger } from '../platform/temporal/logger';
+import { connectWorker, createWorkers } from './create-workers';
+
+async function main() {
+  const cfg = loadConfigOrExit();
+  const log = createLogger({ level: cfg.LOG_LEVEL, service: 'worker' });
+  Runtime.install({ logger: temporalLogger(log) });
+  const db = createPool(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
+  const connection = await connectWorker(cfg);
+  const workers = await createWorkers(cfg, connection, { db }, cfg.WORKER_TASK_QUEUES);
+  log.info({ taskQueues: workers.map((w) => w.options.taskQueue), namespace: cfg.TEMPORAL_NAMESPACE }, 'workers polling');
+  await Promise.all(workers.map((w) => w.run()));
+  await connection.close();
+  await db.end();
+  log.info('workers stopped');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,22 @@
+/** Outbox relay process: publishes committed outbox rows to Kafka (platform/events/outbox-relay.ts). */
+import { loadConfigOrExit } from '../platform/config';
+import { createPool } from '../platform/db/pool';
+import { createKafka } from '../platform/events/kafka';
+import { OutboxRelay } from '../platform/events/outbox-relay';
+import { createLogger } from '../platform/logger';
+
+const cfg = loadConfigOrExit();
+const log = createLogger({ level: cfg.LOG_LEVEL, service: 'relay' });
+const relay = new OutboxRelay({ pool: createPool(cfg.DATABASE_RELAY_URL, 3), kafka: createKafka(cfg), log, topicPrefix: cfg.KAFKA_TOPIC_PREFIX });
+relay.start();
+log.info('outbox relay started');
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log.info({ signal }, 'outbox relay stopping');
+    relay.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}
