@@ -1,5 +1,6 @@
 /** Builds the API's real dependencies from config, and closes them again. */
 import Redis from 'ioredis';
+import { logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import type { Config } from '../platform/config';
 import { createPool } from '../platform/db/pool';
@@ -9,14 +10,15 @@ import type { Logger } from '../platform/logger';
 import { createTemporalClient } from '../platform/temporal/client';
 import type { ApiDeps } from './app';
 
-export async function createApiDeps(config: Config, log: Logger): Promise<ApiDeps & { close(): Promise<void> }> {
+export function createApiDeps(config: Config, log: Logger): ApiDeps & { close(): Promise<void> } {
   const db = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX);
   // Fail fast while Redis is down instead of queueing commands; reconnect in the background.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
   redis.on('error', () => undefined);
   const mongo = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 2000 });
-  const kafka = createKafka(config, { retry: { retries: 0 } });
-  const temporal = await createTemporalClient(config);
+  // Probe-only client: its failures are reported by /ready, not logged on every probe.
+  const kafka = createKafka(config, { retry: { retries: 0 }, logLevel: logLevel.NOTHING });
+  const temporal = createTemporalClient(config);
   return {
     config,
     log,
@@ -29,7 +31,8 @@ export async function createApiDeps(config: Config, log: Logger): Promise<ApiDep
       mongodb: mongoProbe(mongo),
     },
     async close() {
-      await Promise.allSettled([db.end(), redis.quit(), mongo.close(), temporal.connection.close()]);
+      redis.disconnect();
+      await Promise.allSettled([db.end(), mongo.close(), temporal.connection.close()]);
     },
   };
 }

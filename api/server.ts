@@ -7,7 +7,7 @@ import { createApiDeps } from './deps';
 async function main() {
   const config = loadConfigOrExit();
   const log = createLogger({ level: config.LOG_LEVEL, service: 'api' });
-  const deps = await createApiDeps(config, log);
+  const deps = createApiDeps(config, log);
   const server = createApp(deps).listen(config.API_PORT, config.API_HOST, () => {
     log.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api listening');
   });

@@ -7,7 +7,7 @@
  * - At least once: a crash between publishing and marking re-publishes the batch; consumers dedupe by event id.
  * - Kafka down: rows stay unpublished, the relay backs off and retries, and the backlog flows when Kafka is back.
  */
-import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from '../logger';
 import { CLOUDEVENT_CONTENT_TYPE } from './cloudevent';
@@ -163,7 +163,7 @@ export class OutboxRelay {
 
   private async ensureProducer(): Promise<Producer> {
     if (!this.producer) {
-      const producer = this.opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const producer = this.opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
       await producer.connect();
       this.producer = producer;
     }

@@ -7,6 +7,7 @@ import type { Kafka } from 'kafkajs';
 import type Redis from 'ioredis';
 import type { MongoClient } from 'mongodb';
 import type { Pool } from 'pg';
+import { once } from 'node:events';
 
 export type DependencyName = 'temporal' | 'postgres' | 'redis' | 'kafka' | 'mongodb';
 export type Probe = () => Promise<void>;
@@ -48,6 +49,8 @@ export const postgresProbe = (pool: Pool): Probe => async () => {
 };
 
 export const redisProbe = (redis: Redis): Probe => async () => {
+  // A client still (re)connecting refuses commands at once (no offline queue): wait for it, bounded by the probe.
+  if (redis.status !== 'ready') await once(redis, 'ready');
   if ((await redis.ping()) !== 'PONG') throw new Error('unexpected PING answer');
 };
 
@@ -55,9 +58,14 @@ export const mongoProbe = (client: MongoClient): Probe => async () => {
   await client.db('admin').command({ ping: 1 });
 };
 
-export const temporalProbe = (client: TemporalClient): Probe => async () => {
-  await client.workflowService.describeNamespace({ namespace: client.options.namespace });
-};
+export const temporalProbe =
+  (client: TemporalClient, deadlineMs = 1500): Probe =>
+  async () => {
+    // The deadline also ends the SDK's own retries, so nothing outlives the probe.
+    await client.connection.withDeadline(Date.now() + deadlineMs, () =>
+      client.workflowService.describeNamespace({ namespace: client.options.namespace }),
+    );
+  };
 
 /** A fresh admin connection per probe: a long-lived kafkajs admin can stay wedged after the broker returns. */
 export const kafkaProbe = (kafka: Kafka): Probe => async () => {

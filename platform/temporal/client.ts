@@ -50,8 +50,12 @@ export function createDataConverter(cfg: Pick<Config, 'PAYLOAD_ENCRYPTION_KEYS' 
   };
 }
 
-export async function createTemporalClient(cfg: Config): Promise<Client> {
-  const connection = await Connection.connect({ ...temporalConnectionOptions(cfg), connectTimeout: 5000 });
+/**
+ * A client whose connection opens on first use: the API starts (and `/ready` reports Temporal down) even while
+ * Temporal is unreachable, instead of crash-looping.
+ */
+export function createTemporalClient(cfg: Config): Client {
+  const connection = Connection.lazy({ ...temporalConnectionOptions(cfg), connectTimeout: 5000 });
   return new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(cfg) });
 }
 

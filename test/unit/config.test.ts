@@ -1,0 +1,83 @@
+import { ConfigError, loadConfig, loadConfigSection } from '../../platform/config';
+
+const key = (byte: number) => Buffer.alloc(32, byte).toString('base64');
+const minimal = { PAYLOAD_ENCRYPTION_KEYS: `k1:${key(1)}`, PAYLOAD_ENCRYPTION_KEY_ID: 'k1' };
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems.map((p) => p.variable);
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  it('defaults every service to the local stack', () => {
+    const cfg = loadConfig(minimal);
+    expect(cfg.TEMPORAL_ADDRESS).toBe('127.0.0.1:7233');
+    expect(cfg.TEMPORAL_NAMESPACE).toBe('finflow');
+    expect(cfg.DATABASE_URL).toMatch(/^postgres:\/\/finflow_app:.*@127\.0\.0\.1:54329\/finflow$/);
+    expect(cfg.KAFKA_BROKERS).toEqual(['127.0.0.1:19092']);
+    expect(cfg.API_PORT).toBe(3000);
+    expect(cfg.PAYLOAD_ENCRYPTION_KEYS.get('k1')).toHaveLength(32);
+  });
+
+  it('names the missing encryption keys', () => {
+    expect(problemsOf({})).toEqual(expect.arrayContaining(['PAYLOAD_ENCRYPTION_KEYS', 'PAYLOAD_ENCRYPTION_KEY_ID']));
+  });
+
+  it.each([
+    ['API_PORT', '70000'],
+    ['API_PORT', 'abc'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['REDIS_URL', 'http://x'],
+    ['TEMPORAL_TLS', 'maybe'],
+    ['KAFKA_TOPIC_PREFIX', 'bad prefix!'],
+    ['LOG_LEVEL', 'loud'],
+    ['WORKER_TASK_QUEUES', 'platform,nonsense'],
+  ])('names %s when it is %p', (variable, value) => {
+    expect(problemsOf({ ...minimal, [variable]: value })).toEqual([variable]);
+  });
+
+  it('refuses keys that are not 32 bytes, and never echoes key material', () => {
+    const short = Buffer.alloc(16, 7).toString('base64');
+    try {
+      loadConfig({ PAYLOAD_ENCRYPTION_KEYS: `k1:${short}`, PAYLOAD_ENCRYPTION_KEY_ID: 'k1' });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect((err as Error).message).toContain('PAYLOAD_ENCRYPTION_KEYS');
+      expect((err as Error).message).toContain('32 bytes');
+      expect((err as Error).message).not.toContain(short);
+    }
+  });
+
+  it('requires the active key id to be one of the keys', () => {
+    expect(problemsOf({ PAYLOAD_ENCRYPTION_KEYS: `k1:${key(1)}`, PAYLOAD_ENCRYPTION_KEY_ID: 'k2' })).toEqual(['PAYLOAD_ENCRYPTION_KEY_ID']);
+  });
+
+  it('keeps several keys for rotation', () => {
+    const cfg = loadConfig({ PAYLOAD_ENCRYPTION_KEYS: `old:${key(1)}, new:${key(2)}`, PAYLOAD_ENCRYPTION_KEY_ID: 'new' });
+    expect([...cfg.PAYLOAD_ENCRYPTION_KEYS.keys()]).toEqual(['old', 'new']);
+  });
+
+  it('refuses a live Stripe key outside production', () => {
+    expect(problemsOf({ ...minimal, STRIPE_API_KEY: 'sk_live_abc123' })).toEqual(['STRIPE_API_KEY']);
+    expect(loadConfig({ ...minimal, NODE_ENV: 'production', STRIPE_API_KEY: 'sk_live_abc123' }).STRIPE_API_KEY).toBe('sk_live_abc123');
+  });
+
+  it('wants a TLS certificate and key together', () => {
+    expect(problemsOf({ ...minimal, TEMPORAL_TLS_CERT_PATH: '/x.crt' })).toEqual(['TEMPORAL_TLS_KEY_PATH']);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ ...minimal, API_PORT: '' }).API_PORT).toBe(3000);
+  });
+
+  it('parses only a section for tools that need a slice', () => {
+    expect(loadConfigSection(['DATABASE_MIGRATION_URL'], {})).toEqual({
+      DATABASE_MIGRATION_URL: expect.stringMatching(/^postgres:\/\/finflow:/),
+    });
+  });
+});
