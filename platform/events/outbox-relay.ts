@@ -68,7 +68,6 @@ export class OutboxRelay {
       [this.batchSize],
     );
     if (rows.length === 0) return 0;
-    const producer = await this.ensureProducer();
     const prefix = this.opts.topicPrefix ?? '';
     // Consecutive rows of one topic form one message list; the batch keeps the overall id order per topic.
     const topicMessages: { topic: string; messages: { key: string; value: string; headers: Record<string, string> }[] }[] = [];
@@ -84,6 +83,7 @@ export class OutboxRelay {
     }
     const ids = rows.map((r) => r.id);
     try {
+      const producer = await this.ensureProducer();
       await producer.sendBatch({ topicMessages, acks: -1 });
     } catch (err) {
       await this.opts.pool

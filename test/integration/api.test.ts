@@ -149,6 +149,8 @@ describe('POST /api/smoke', () => {
     expect(failure.message).toBe('Encoded failure');
     expect(failure.encodedAttributes).toBeTruthy();
     expectAllEncrypted(history, secret);
+    // The real failure message lives only inside the encrypted encodedAttributes.
+    expectAllEncrypted(history, 'failed on request');
   });
 
   it('finds the same run for the same Idempotency-Key instead of starting another', async () => {

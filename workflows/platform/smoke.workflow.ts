@@ -18,7 +18,8 @@ export async function SmokeWorkflow(input: SmokeInput): Promise<SmokeResult> {
 
   if (input.fail) {
     state = 'failed';
-    throw ApplicationFailure.nonRetryable(`smoke run failed on request: ${input.message}`, SMOKE_FAILURE_TYPE);
+    // Failure messages reach worker logs in clear (the codec only covers history): never put input in them.
+    throw ApplicationFailure.nonRetryable(`smoke run ${recorded.smokeRunId} failed on request`, SMOKE_FAILURE_TYPE);
   }
   state = 'recorded';
   return recorded;
