@@ -2,6 +2,7 @@
 import { Runtime } from '@temporalio/worker';
 import { loadConfigOrExit } from '../platform/config';
 import { createPool } from '../platform/db/pool';
+import { startHealthServer } from '../platform/health/server';
 import { createLogger } from '../platform/logger';
 import { temporalLogger } from '../platform/temporal/logger';
 import { connectWorker, createWorkers } from './create-workers';
@@ -14,7 +15,9 @@ async function main() {
   const connection = await connectWorker(cfg);
   const workers = await createWorkers(cfg, connection, { db }, cfg.WORKER_TASK_QUEUES);
   log.info({ taskQueues: workers.map((w) => w.options.taskQueue), namespace: cfg.TEMPORAL_NAMESPACE }, 'workers polling');
+  const health = cfg.HEALTH_PORT ? startHealthServer(cfg.HEALTH_PORT, () => workers.every((w) => w.getState() === 'RUNNING')) : undefined;
   await Promise.all(workers.map((w) => w.run()));
+  health?.close();
   await connection.close();
   await db.end();
   log.info('workers stopped');

@@ -3,6 +3,7 @@ import { loadConfigOrExit } from '../platform/config';
 import { createPool } from '../platform/db/pool';
 import { createKafka } from '../platform/events/kafka';
 import { OutboxRelay } from '../platform/events/outbox-relay';
+import { startHealthServer } from '../platform/health/server';
 import { createLogger } from '../platform/logger';
 
 const cfg = loadConfigOrExit();
@@ -10,6 +11,8 @@ const log = createLogger({ level: cfg.LOG_LEVEL, service: 'relay' });
 const relay = new OutboxRelay({ pool: createPool(cfg.DATABASE_RELAY_URL, 3), kafka: createKafka(cfg), log, topicPrefix: cfg.KAFKA_TOPIC_PREFIX });
 relay.start();
 log.info('outbox relay started');
+// Ready means running: a standby relay (another replica leads) is healthy, not failing.
+if (cfg.HEALTH_PORT) startHealthServer(cfg.HEALTH_PORT, () => true);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -50,6 +50,8 @@ const fields = z.object({
 
     API_HOST: z.string().min(1).default('127.0.0.1'),
     API_PORT: port.default(3000),
+    /** Worker and relay processes answer /health and /ready here for Kubernetes probes; unset: no listener. */
+    HEALTH_PORT: port.optional(),
 
     DATABASE_URL: pgUrl(LOCAL_DB.app),
     DATABASE_MIGRATION_URL: pgUrl(LOCAL_DB.owner),
