@@ -93,7 +93,7 @@ export const kafka: Component = {
     const props = writeConfig(ctx);
     if (!fs.existsSync(path.join(dataDir(ctx, NAME), 'log', 'meta.properties'))) {
       say('formatting KRaft storage');
-      await run(NAME, 'storage format', 'java', java(ctx, 'kafka.tools.StorageTool', ['format', '-t', clusterId(), '-c', props]), {
+      await run(NAME, 'storage format', 'java', java(ctx, 'kafka.tools.StorageTool', ['format', `--cluster-id=${clusterId()}`, '--config', props]), {
         logFile: logFile(ctx, NAME),
       });
     }
