@@ -21,7 +21,7 @@ const INDEXED: Record<string, temporal.api.enums.v1.IndexedValueType> = {
   [SearchAttributeType.KEYWORD_LIST]: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 };
 
-export async function ensureNamespace(connection: Connection, namespace = NAMESPACE_DEFAULTS.name): Promise<string[]> {
+export async function ensureNamespace(connection: Connection, namespace: string = NAMESPACE_DEFAULTS.name): Promise<string[]> {
   const done: string[] = [];
   try {
     await connection.workflowService.describeNamespace({ namespace });
