@@ -1,42 +1,79 @@
 /**
- * The Koa application, built from its dependencies so tests can drive `app.callback()` with real clients and
- * `server.ts` can listen. Middleware order: problem details first (catches everything), then request id, body.
+ * The Koa application, built from its dependencies so tests can drive it with real clients and `server.ts` can
+ * listen. Middleware order: problem details first (it catches everything), request id, security headers, CORS,
+ * the per-IP rate limit (before any work, login included), JSON bodies, authentication, the per-tenant limit,
+ * then the declared routes.
  */
+import cors from '@koa/cors';
 import Koa from 'koa';
 import type { Client } from '@temporalio/client';
+import type Redis from 'ioredis';
+import type { Pool } from 'pg';
+import type { JwtKeySet } from '../platform/auth/jwt';
+import type { SessionStore } from '../platform/auth/sessions';
 import type { Config } from '../platform/config';
 import type { DependencyName, Probe } from '../platform/health/checks';
 import type { Logger } from '../platform/logger';
 import { DomainError } from './errors';
+import { identityRoutes } from './identity/routes';
+import { IdentityService } from './identity/service';
+import { authenticate } from './middleware/authenticate';
 import { jsonBody } from './middleware/json-body';
 import { problemDetails } from './middleware/problem';
+import { rateLimit } from './middleware/rate-limit';
 import { requestId } from './middleware/request-id';
+import { securityHeaders } from './middleware/security-headers';
+import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
 import { smokeRoutes } from './routes/smoke';
+import { buildRouter, openApiDocument, type AnyRoute } from './routing';
 
 export interface ApiDeps {
   config: Config;
   log: Logger;
   temporal: Client;
+  db: Pool;
+  redis: Redis;
+  jwt: JwtKeySet;
+  sessions: SessionStore;
   probes: Record<DependencyName, Probe>;
 }
 
-export function createApp(deps: ApiDeps): Koa {
-  const app = new Koa({ proxy: false });
+/** Every route of the API, in one list: mounted, documented and walked by the route-by-role test. */
+export function apiRoutes(deps: ApiDeps): AnyRoute[] {
+  const identity = new IdentityService({ db: deps.db, jwt: deps.jwt, sessions: deps.sessions, config: deps.config });
+  const routes: AnyRoute[] = [...healthRoutes(deps.probes), ...identityRoutes(identity, deps.jwt), ...smokeRoutes(deps)];
+  let document: unknown;
+  const docs = docsRoutes(() => (document ??= openApiDocument([...routes, ...docs], { title: 'FinFlow API', version: '0.1.0' })));
+  return [...routes, ...docs];
+}
+
+export function createApp(deps: ApiDeps, routes: AnyRoute[] = apiRoutes(deps)): Koa {
+  const { config } = deps;
+  const app = new Koa({ proxy: config.TRUST_PROXY });
   app.silent = true; // errors are logged once, by the problem middleware
+  const router = buildRouter(routes);
+
   app.use(problemDetails(deps.log));
   app.use(requestId());
-  for (const mw of jsonBody({ limit: '100kb' })) app.use(mw);
-
-  for (const router of [healthRoutes(deps.probes), smokeRoutes(deps)]) {
-    app.use(router.routes());
-    app.use(
-      router.allowedMethods({
-        throw: true,
-        methodNotAllowed: () => new DomainError('method-not-allowed', 'This resource does not support that method'),
-        notImplemented: () => new DomainError('method-not-allowed', 'Unknown method'),
-      }),
-    );
+  app.use(securityHeaders());
+  if (config.CORS_ORIGINS) {
+    const allowed = new Set(config.CORS_ORIGINS);
+    app.use(cors({ origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''), allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'], maxAge: 600 }));
   }
+  // Probes must report on every dependency, Redis included, so they never wait on the limiter.
+  const probes = new Set(['/health', '/ready']);
+  app.use(rateLimit({ redis: deps.redis, prefix: config.REDIS_KEY_PREFIX, limit: config.RATE_LIMIT_IP_PER_MINUTE, scope: 'ip', exempt: probes }));
+  for (const mw of jsonBody({ limit: `${config.API_BODY_LIMIT_KB}kb` })) app.use(mw);
+  app.use(authenticate({ db: deps.db, jwt: deps.jwt, sessions: deps.sessions, apiKeyPepper: config.AUTH_API_KEY_PEPPER }));
+  app.use(rateLimit({ redis: deps.redis, prefix: config.REDIS_KEY_PREFIX, limit: config.RATE_LIMIT_TENANT_PER_MINUTE, scope: 'tenant' }));
+  app.use(router.routes());
+  app.use(
+    router.allowedMethods({
+      throw: true,
+      methodNotAllowed: () => new DomainError('method-not-allowed', 'This resource does not support that method'),
+      notImplemented: () => new DomainError('method-not-allowed', 'Unknown method'),
+    }),
+  );
   return app;
 }

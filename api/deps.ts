@@ -2,6 +2,8 @@
 import Redis from 'ioredis';
 import { logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
+import { JwtKeySet } from '../platform/auth/jwt';
+import { SessionStore } from '../platform/auth/sessions';
 import type { Config } from '../platform/config';
 import { createPool } from '../platform/db/pool';
 import { createKafka } from '../platform/events/kafka';
@@ -12,8 +14,8 @@ import type { ApiDeps } from './app';
 
 export function createApiDeps(config: Config, log: Logger): ApiDeps & { close(): Promise<void> } {
   const db = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX);
-  // Fail fast while Redis is down instead of queueing commands; reconnect in the background.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+  // Commands issued while connecting wait for the connection; while Redis is down they fail after one retry.
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
   redis.on('error', () => undefined);
   const mongo = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 2000 });
   // Probe-only client: its failures are reported by /ready, not logged on every probe.
@@ -23,6 +25,10 @@ export function createApiDeps(config: Config, log: Logger): ApiDeps & { close():
     config,
     log,
     temporal,
+    db,
+    redis,
+    jwt: JwtKeySet.parse(config.AUTH_JWT_KEYS, config.AUTH_JWT_ACTIVE_KID),
+    sessions: new SessionStore(redis, config.REDIS_KEY_PREFIX, config.AUTH_REFRESH_TOKEN_TTL_SECONDS),
     probes: {
       temporal: temporalProbe(temporal),
       postgres: postgresProbe(db),

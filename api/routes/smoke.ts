@@ -1,9 +1,8 @@
 /**
- * The smoke probe over HTTP: starts SmokeWorkflow and reports on it. Ops use it to prove a deployment end to end.
- * It runs under the platform's own tenant.
+ * The smoke probe over HTTP: starts SmokeWorkflow and reports on it, so ops can prove a deployment end to end.
+ * It runs under the platform's own tenant; `admin` and `ops` may use it.
  */
 import { randomUUID } from 'node:crypto';
-import Router from '@koa/router';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
@@ -11,7 +10,7 @@ import type { Config } from '../../platform/config';
 import { taskQueue } from '../../platform/temporal/client';
 import { SMOKE_WORKFLOW_TYPE, smokeState, smokeWorkflowId, type SmokeInput, type SmokeResult } from '../../workflows/platform/smoke.contract';
 import { DomainError } from '../errors';
-import { parseInput } from '../validation';
+import { route, type AnyRoute } from '../routing';
 
 export const SYSTEM_TENANT_ID = '00000000-0000-0000-0000-000000000000';
 
@@ -22,61 +21,84 @@ const startSmokeBody = z
     fail: z.boolean().optional(),
   })
   .strict();
-
+const startHeaders = z.object({ 'idempotency-key': z.string().uuid().optional() });
 const smokeIdParams = z.object({ id: z.string().uuid() }).strict();
-const idempotencyHeader = z.string().uuid().optional();
+const smokeStarted = z.object({ id: z.string().uuid(), workflowId: z.string(), status: z.literal('running'), statusUrl: z.string() });
+const smokeStatus = z.object({
+  id: z.string().uuid(),
+  workflowId: z.string(),
+  status: z.string(),
+  state: z.string().optional(),
+  result: z.object({ smokeRunId: z.string(), eventId: z.string(), recordedAt: z.string() }).optional(),
+  failureType: z.string().optional(),
+});
 
-export function smokeRoutes(deps: { temporal: Client; config: Config }): Router {
-  const router = new Router({ prefix: '/api/smoke' });
-
-  router.post('/', async (ctx) => {
-    const body = parseInput(startSmokeBody, ctx.request.body);
-    // The same Idempotency-Key finds the same execution instead of starting another.
-    const id = parseInput(idempotencyHeader, ctx.get('idempotency-key') || undefined, 'headers') ?? randomUUID();
-    const workflowId = smokeWorkflowId(SYSTEM_TENANT_ID, id);
-    const input: SmokeInput = { tenantId: SYSTEM_TENANT_ID, ...body };
-    try {
-      await deps.temporal.workflow.start(SMOKE_WORKFLOW_TYPE, {
-        workflowId,
-        taskQueue: taskQueue(deps.config, 'platform'),
-        args: [input],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        staticSummary: `Smoke probe`,
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
-    ctx.status = 202;
-    ctx.set('Location', `/api/smoke/${id}`);
-    ctx.body = { id, workflowId, status: 'running', statusUrl: `/api/smoke/${id}` };
-  });
-
-  router.get('/:id', async (ctx) => {
-    const { id } = parseInput(smokeIdParams, ctx.params, 'params');
-    const workflowId = smokeWorkflowId(SYSTEM_TENANT_ID, id);
-    const handle = deps.temporal.workflow.getHandle(workflowId);
-    let description;
-    try {
-      description = await handle.describe();
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new DomainError('not-found', `No smoke run ${id}`);
-      throw err;
-    }
-    const status = description.status.name;
-    if (status === 'RUNNING') {
-      ctx.body = { id, workflowId, status: 'running', state: await handle.query(smokeState) };
-      return;
-    }
-    try {
-      const result: SmokeResult = await handle.result();
-      ctx.body = { id, workflowId, status: 'completed', result };
-    } catch (err) {
-      const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
-      const failureType = cause instanceof ApplicationFailure ? cause.type : cause?.name;
-      ctx.body = { id, workflowId, status: status.toLowerCase(), failureType };
-    }
-  });
-
-  return router;
+export function smokeRoutes(deps: { temporal: Client; config: Config }): AnyRoute[] {
+  return [
+    route({
+      method: 'post',
+      path: '/api/smoke',
+      summary: 'Start the smoke workflow (the same Idempotency-Key finds the same run)',
+      tag: 'platform',
+      access: { permission: 'platform:smoke' },
+      headers: startHeaders,
+      body: startSmokeBody,
+      example: { body: { message: 'hello' } },
+      responses: { 202: { description: 'Started', schema: smokeStarted } },
+      async handler(ctx, { body, headers }) {
+        const id = headers['idempotency-key'] ?? randomUUID();
+        const workflowId = smokeWorkflowId(SYSTEM_TENANT_ID, id);
+        const input: SmokeInput = { tenantId: SYSTEM_TENANT_ID, ...body };
+        try {
+          await deps.temporal.workflow.start(SMOKE_WORKFLOW_TYPE, {
+            workflowId,
+            taskQueue: taskQueue(deps.config, 'platform'),
+            args: [input],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            staticSummary: 'Smoke probe',
+          });
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        }
+        ctx.status = 202;
+        ctx.set('Location', `/api/smoke/${id}`);
+        ctx.body = { id, workflowId, status: 'running', statusUrl: `/api/smoke/${id}` };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/smoke/:id',
+      summary: 'The state or outcome of a smoke run',
+      tag: 'platform',
+      access: { permission: 'platform:smoke' },
+      params: smokeIdParams,
+      responses: { 200: { description: 'Status', schema: smokeStatus }, 404: { description: 'No such run', schema: null } },
+      async handler(ctx, { params }) {
+        const { id } = params;
+        const workflowId = smokeWorkflowId(SYSTEM_TENANT_ID, id);
+        const handle = deps.temporal.workflow.getHandle(workflowId);
+        let description;
+        try {
+          description = await handle.describe();
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) throw new DomainError('not-found', `No smoke run ${id}`);
+          throw err;
+        }
+        const status = description.status.name;
+        if (status === 'RUNNING') {
+          ctx.body = { id, workflowId, status: 'running', state: await handle.query(smokeState) };
+          return;
+        }
+        try {
+          const result: SmokeResult = await handle.result();
+          ctx.body = { id, workflowId, status: 'completed', result };
+        } catch (err) {
+          const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
+          const failureType = cause instanceof ApplicationFailure ? cause.type : cause?.name;
+          ctx.body = { id, workflowId, status: status.toLowerCase(), failureType };
+        }
+      },
+    }),
+  ];
 }

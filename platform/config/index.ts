@@ -4,6 +4,7 @@
  * needs no configuration; `.env.example` documents each variable.
  */
 import { z } from 'zod';
+import { JwtKeySet } from '../auth/jwt';
 import { LOCAL_DB, LOCAL_STACK_PORTS as P } from './local-stack';
 
 const bool = z
@@ -58,6 +59,8 @@ const fields = z.object({
     DATABASE_RELAY_URL: pgUrl(LOCAL_DB.relay),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
 
+    /** Prefix of every Redis key FinFlow writes (sessions, rate limits): lets environments share a Redis. */
+    REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:._-]*$/).default('finflow:'),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default(`redis://127.0.0.1:${P.redis}`),
 
     KAFKA_BROKERS: csv.default([`127.0.0.1:${P.kafka}`]),
@@ -86,6 +89,26 @@ const fields = z.object({
     /** Which task queues this worker process serves (all by default; production runs one deployment per queue). */
     WORKER_TASK_QUEUES: csv.pipe(z.array(z.enum(['platform']))).default(['platform']),
 
+    /** Ed25519 signing keys for access tokens: `kid:<base64 PKCS#8 DER>`, comma-separated; keep retired keys until their tokens expire. */
+    AUTH_JWT_KEYS: z.string().min(1),
+    AUTH_JWT_ACTIVE_KID: z.string().min(1),
+    AUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(900),
+    AUTH_REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).max(90 * 24 * 3600).default(30 * 24 * 3600),
+    AUTH_INVITATION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(72),
+    /** Server-side secret mixed into API key hashes (base64, at least 32 bytes). */
+    AUTH_API_KEY_PEPPER: z
+      .string()
+      .transform((v) => Buffer.from(v, 'base64'))
+      .refine((b) => b.length >= 32, 'must decode to at least 32 bytes'),
+
+    RATE_LIMIT_IP_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(100),
+    RATE_LIMIT_TENANT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+    /** Behind a load balancer: take the client IP from X-Forwarded-For. Off by default (it is spoofable). */
+    TRUST_PROXY: bool.default(false),
+    /** Origins allowed to call the API from a browser; CORS is off when unset. */
+    CORS_ORIGINS: csv.optional(),
+    API_BODY_LIMIT_KB: z.coerce.number().int().min(1).max(10_240).default(100),
+
     PAYLOAD_ENCRYPTION_KEYS: payloadKeys,
     PAYLOAD_ENCRYPTION_KEY_ID: z.string().min(1),
 
@@ -97,6 +120,11 @@ const fields = z.object({
 const schema = fields.superRefine((c, ctx) => {
     if (!c.PAYLOAD_ENCRYPTION_KEYS.has(c.PAYLOAD_ENCRYPTION_KEY_ID)) {
       ctx.addIssue({ code: 'custom', path: ['PAYLOAD_ENCRYPTION_KEY_ID'], message: 'must name one of the keys in PAYLOAD_ENCRYPTION_KEYS' });
+    }
+    try {
+      JwtKeySet.parse(c.AUTH_JWT_KEYS, c.AUTH_JWT_ACTIVE_KID);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_KEYS'], message: `not a usable Ed25519 key set with AUTH_JWT_ACTIVE_KID (${(err as Error).message})` });
     }
     if (Boolean(c.TEMPORAL_TLS_CERT_PATH) !== Boolean(c.TEMPORAL_TLS_KEY_PATH)) {
       ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_KEY_PATH'], message: 'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together' });

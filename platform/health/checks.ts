@@ -7,7 +7,6 @@ import type { Kafka } from 'kafkajs';
 import type Redis from 'ioredis';
 import type { MongoClient } from 'mongodb';
 import type { Pool } from 'pg';
-import { once } from 'node:events';
 
 export type DependencyName = 'temporal' | 'postgres' | 'redis' | 'kafka' | 'mongodb';
 export type Probe = () => Promise<void>;
@@ -49,8 +48,6 @@ export const postgresProbe = (pool: Pool): Probe => async () => {
 };
 
 export const redisProbe = (redis: Redis): Probe => async () => {
-  // A client still (re)connecting refuses commands at once (no offline queue): wait for it, bounded by the probe.
-  if (redis.status !== 'ready') await once(redis, 'ready');
   if ((await redis.ping()) !== 'PONG') throw new Error('unexpected PING answer');
 };
 

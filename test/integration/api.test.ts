@@ -3,7 +3,6 @@
  * Temporal stores of it (ciphertext only), idempotent starts, and bad input answered with problem+json.
  */
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import request from 'supertest';
@@ -15,19 +14,31 @@ import { createPool, withTenant, type Pool } from '../../platform/db/pool';
 import { createLogger } from '../../platform/logger';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../platform/temporal/codec';
 import { connectWorker, createWorkers } from '../../workers/create-workers';
+import { registerTenant, startApi, userWithRole } from '../support/api';
 import { testConfig } from '../support/env';
 
 const log = createLogger({ level: 'silent', service: 'test' });
 const cfg = testConfig();
-const deps = createApiDeps(cfg, log);
-const server: Server = createApp(deps).listen(0, '127.0.0.1');
-const api = () => request(server);
+const testApi = startApi();
+const deps = testApi.deps;
+let token: string;
+/** Requests as an ops user (the smoke routes need platform:smoke). */
+const api = () => {
+  const agent = testApi.http();
+  const withAuth = <T extends request.Test>(t: T) => t.set('Authorization', `Bearer ${token}`);
+  return {
+    get: (path: string) => withAuth(agent.get(path)),
+    post: (path: string) => withAuth(agent.post(path)),
+    delete: (path: string) => withAuth(agent.delete(path)),
+  };
+};
 let db: Pool;
 let worker: Worker;
 let workerRun: Promise<void>;
 let connection: NativeConnection;
 
 beforeAll(async () => {
+  token = await userWithRole(testApi, await registerTenant(testApi), 'ops');
   db = createPool(cfg.DATABASE_URL, 2);
   connection = await connectWorker(cfg);
   worker = (await createWorkers(cfg, connection, { db }, ['platform']))[0]!;
@@ -38,8 +49,7 @@ afterAll(async () => {
   worker?.shutdown();
   await workerRun;
   await connection?.close();
-  server.close();
-  await deps.close();
+  await testApi.close();
   await db.end();
 });
 

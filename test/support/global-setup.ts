@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Client } from 'pg';
+import { generateLocalSecrets } from '../../deploy/local/lib/secrets';
 import { LOCAL_DB, LOCAL_STACK_PORTS } from '../../platform/config/local-stack';
 
 const ownerUrl = (db: string) =>
@@ -56,7 +57,10 @@ export default async function globalSetup(): Promise<void> {
     TEMPORAL_TASK_QUEUE_PREFIX: `test-${runId}-`,
     KAFKA_TOPIC_PREFIX: `test.${runId}.`,
     MONGO_DATABASE: `finflow_test_${runId}`,
-    PAYLOAD_ENCRYPTION_KEYS: `test-${runId}:${randomBytes(32).toString('base64')}`,
-    PAYLOAD_ENCRYPTION_KEY_ID: `test-${runId}`,
+    REDIS_KEY_PREFIX: `finflow:test:${runId}:`,
+    // The suite makes many requests from 127.0.0.1; the rate-limit test builds its own app with the default.
+    RATE_LIMIT_IP_PER_MINUTE: '1000000',
+    RATE_LIMIT_TENANT_PER_MINUTE: '1000000',
+    ...generateLocalSecrets(),
   });
 }

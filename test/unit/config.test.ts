@@ -1,7 +1,10 @@
+import { generateLocalSecrets } from '../../deploy/local/lib/secrets';
 import { ConfigError, loadConfig, loadConfigSection } from '../../platform/config';
 
 const key = (byte: number) => Buffer.alloc(32, byte).toString('base64');
-const minimal = { PAYLOAD_ENCRYPTION_KEYS: `k1:${key(1)}`, PAYLOAD_ENCRYPTION_KEY_ID: 'k1' };
+const { AUTH_JWT_KEYS, AUTH_JWT_ACTIVE_KID, AUTH_API_KEY_PEPPER } = generateLocalSecrets();
+const auth = { AUTH_JWT_KEYS, AUTH_JWT_ACTIVE_KID, AUTH_API_KEY_PEPPER };
+const minimal = { PAYLOAD_ENCRYPTION_KEYS: `k1:${key(1)}`, PAYLOAD_ENCRYPTION_KEY_ID: 'k1', ...auth };
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -24,8 +27,17 @@ describe('loadConfig', () => {
     expect(cfg.PAYLOAD_ENCRYPTION_KEYS.get('k1')).toHaveLength(32);
   });
 
-  it('names the missing encryption keys', () => {
-    expect(problemsOf({})).toEqual(expect.arrayContaining(['PAYLOAD_ENCRYPTION_KEYS', 'PAYLOAD_ENCRYPTION_KEY_ID']));
+  it('names every missing secret', () => {
+    expect(problemsOf({}).sort()).toEqual(['AUTH_API_KEY_PEPPER', 'AUTH_JWT_ACTIVE_KID', 'AUTH_JWT_KEYS', 'PAYLOAD_ENCRYPTION_KEYS', 'PAYLOAD_ENCRYPTION_KEY_ID']);
+  });
+
+  it('refuses a JWT key set whose active key is missing or not Ed25519', () => {
+    expect(problemsOf({ ...minimal, AUTH_JWT_ACTIVE_KID: 'nope' })).toEqual(['AUTH_JWT_KEYS']);
+    expect(problemsOf({ ...minimal, AUTH_JWT_KEYS: `${AUTH_JWT_ACTIVE_KID}:${key(3)}` })).toEqual(['AUTH_JWT_KEYS']);
+  });
+
+  it('refuses a short API key pepper', () => {
+    expect(problemsOf({ ...minimal, AUTH_API_KEY_PEPPER: Buffer.alloc(8).toString('base64') })).toEqual(['AUTH_API_KEY_PEPPER']);
   });
 
   it.each([
@@ -44,7 +56,7 @@ describe('loadConfig', () => {
   it('refuses keys that are not 32 bytes, and never echoes key material', () => {
     const short = Buffer.alloc(16, 7).toString('base64');
     try {
-      loadConfig({ PAYLOAD_ENCRYPTION_KEYS: `k1:${short}`, PAYLOAD_ENCRYPTION_KEY_ID: 'k1' });
+      loadConfig({ ...auth, PAYLOAD_ENCRYPTION_KEYS: `k1:${short}`, PAYLOAD_ENCRYPTION_KEY_ID: 'k1' });
       throw new Error('expected a ConfigError');
     } catch (err) {
       expect((err as Error).message).toContain('PAYLOAD_ENCRYPTION_KEYS');
@@ -54,11 +66,11 @@ describe('loadConfig', () => {
   });
 
   it('requires the active key id to be one of the keys', () => {
-    expect(problemsOf({ PAYLOAD_ENCRYPTION_KEYS: `k1:${key(1)}`, PAYLOAD_ENCRYPTION_KEY_ID: 'k2' })).toEqual(['PAYLOAD_ENCRYPTION_KEY_ID']);
+    expect(problemsOf({ ...auth, PAYLOAD_ENCRYPTION_KEYS: `k1:${key(1)}`, PAYLOAD_ENCRYPTION_KEY_ID: 'k2' })).toEqual(['PAYLOAD_ENCRYPTION_KEY_ID']);
   });
 
   it('keeps several keys for rotation', () => {
-    const cfg = loadConfig({ PAYLOAD_ENCRYPTION_KEYS: `old:${key(1)}, new:${key(2)}`, PAYLOAD_ENCRYPTION_KEY_ID: 'new' });
+    const cfg = loadConfig({ ...auth, PAYLOAD_ENCRYPTION_KEYS: `old:${key(1)}, new:${key(2)}`, PAYLOAD_ENCRYPTION_KEY_ID: 'new' });
     expect([...cfg.PAYLOAD_ENCRYPTION_KEYS.keys()]).toEqual(['old', 'new']);
   });
 

@@ -1,0 +1,73 @@
+/** Request and response schemas of the identity routes (strict: unknown fields are refused). */
+import { z } from 'zod';
+import { normaliseEmail } from '../../core/identity/email';
+import { API_KEY_ROLES, ROLES } from '../../core/identity/rbac';
+
+export const email = z
+  .string()
+  .max(254)
+  .transform((v, ctx) => {
+    const r = normaliseEmail(v);
+    if (!r.ok) {
+      ctx.addIssue({ code: 'custom', message: r.reason });
+      return z.NEVER;
+    }
+    return r.email;
+  });
+
+// Long enough to resist guessing, bounded so a huge "password" cannot make the KDF a denial of service.
+export const password = z.string().min(12, 'must be at least 12 characters').max(256);
+const displayName = z.string().trim().min(1).max(100);
+const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD');
+
+export const registerBody = z
+  .object({
+    organisation: z
+      .object({
+        name: z.string().trim().min(1).max(200),
+        slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes, 2 to 63 characters'),
+        defaultCurrency: currency.default('USD'),
+      })
+      .strict(),
+    admin: z.object({ email, password, displayName }).strict(),
+  })
+  .strict();
+
+export const loginBody = z.object({ email, password: z.string().min(1).max(256) }).strict();
+export const refreshBody = z.object({ refreshToken: z.string().min(1).max(512) }).strict();
+export const inviteBody = z.object({ email, role: z.enum(ROLES) }).strict();
+export const acceptInvitationBody = z.object({ token: z.string().min(1).max(512), password, displayName }).strict();
+export const createApiKeyBody = z.object({ name: z.string().trim().min(1).max(100), role: z.enum(API_KEY_ROLES) }).strict();
+export const idParams = z.object({ id: z.string().uuid() }).strict();
+
+export const tokensResponse = z.object({
+  tokenType: z.literal('Bearer'),
+  accessToken: z.string(),
+  expiresIn: z.number().int(),
+  refreshToken: z.string(),
+});
+export const registerResponse = z.object({ tenantId: z.string().uuid(), userId: z.string().uuid(), tokens: tokensResponse });
+export const meResponse = z.object({
+  principal: z.object({ kind: z.enum(['user', 'api_key']), id: z.string().uuid() }),
+  role: z.enum(ROLES),
+  user: z.object({ id: z.string().uuid(), email: z.string(), displayName: z.string() }).optional(),
+  tenant: z.object({ id: z.string().uuid(), slug: z.string(), name: z.string(), defaultCurrency: z.string() }),
+});
+export const userResponse = z.object({
+  id: z.string().uuid(),
+  email: z.string(),
+  displayName: z.string(),
+  role: z.enum(ROLES),
+  status: z.string(),
+  createdAt: z.string(),
+});
+export const invitationResponse = z.object({ id: z.string().uuid(), email: z.string(), role: z.enum(ROLES), expiresAt: z.string(), token: z.string() });
+export const apiKeyResponse = z.object({
+  id: z.string().uuid(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  prefix: z.string(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+});
+export const createdApiKeyResponse = apiKeyResponse.omit({ revokedAt: true }).extend({ key: z.string() });

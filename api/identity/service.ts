@@ -1,0 +1,249 @@
+/**
+ * The identity context: organisations (tenants), people, sessions, invitations and API keys.
+ * Every read and write of tenant data runs in `withTenant`; the three pre-authentication lookups (login email,
+ * API key id, invitation id) open exactly one row through a transaction-local setting (see the migration).
+ */
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import type { Role } from '../../core/identity/rbac';
+import { generateApiKey } from '../../platform/auth/api-keys';
+import type { JwtKeySet } from '../../platform/auth/jwt';
+import { burnPasswordCheck, hashPassword, verifyPassword } from '../../platform/auth/passwords';
+import type { Session, SessionStore } from '../../platform/auth/sessions';
+import type { Config } from '../../platform/config';
+import { inTransaction, withTenant } from '../../platform/db/pool';
+import { appendToOutbox } from '../../platform/events/outbox';
+import { DomainError } from '../errors';
+import type { Principal } from '../middleware/authenticate';
+
+export interface Tokens {
+  tokenType: 'Bearer';
+  accessToken: string;
+  expiresIn: number;
+  refreshToken: string;
+}
+
+export interface IdentityDeps {
+  db: Pool;
+  jwt: JwtKeySet;
+  sessions: SessionStore;
+  config: Pick<Config, 'AUTH_ACCESS_TOKEN_TTL_SECONDS' | 'AUTH_INVITATION_TTL_HOURS' | 'AUTH_API_KEY_PEPPER'>;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+const INVITATION = /^ffi_([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/;
+
+function isUniqueViolation(err: unknown): err is { constraint?: string } {
+  return (err as { code?: string }).code === '23505';
+}
+
+export class IdentityService {
+  constructor(private readonly deps: IdentityDeps) {}
+
+  async register(input: {
+    organisation: { name: string; slug: string; defaultCurrency: string };
+    admin: { email: string; password: string; displayName: string };
+  }): Promise<{ tenantId: string; userId: string; tokens: Tokens }> {
+    const tenantId = randomUUID();
+    const userId = randomUUID();
+    const passwordHash = await hashPassword(input.admin.password);
+    try {
+      await withTenant(this.deps.db, tenantId, async (tx) => {
+        await tx.query('INSERT INTO tenants (id, slug, name, default_currency) VALUES ($1, $2, $3, $4)', [
+          tenantId,
+          input.organisation.slug,
+          input.organisation.name,
+          input.organisation.defaultCurrency,
+        ]);
+        await tx.query('INSERT INTO tenant_settings (tenant_id, default_currency) VALUES ($1, $2)', [tenantId, input.organisation.defaultCurrency]);
+        await tx.query("INSERT INTO users (id, tenant_id, email, display_name, password_hash, role) VALUES ($1, $2, $3, $4, $5, 'admin')", [
+          userId,
+          tenantId,
+          input.admin.email,
+          input.admin.displayName,
+          passwordHash,
+        ]);
+        // The event carries ids only: no email or name leaves the identity tables.
+        await appendToOutbox(tx, {
+          eventId: randomUUID(),
+          type: 'user.registered',
+          tenantId,
+          aggregateType: 'user',
+          aggregateId: userId,
+          data: { userId, tenantId, role: 'admin', tenantSlug: input.organisation.slug, defaultCurrency: input.organisation.defaultCurrency },
+        });
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DomainError('conflict', 'That organisation slug or email address is already registered');
+      throw err;
+    }
+    const tokens = await this.startSession({ userId, tenantId, role: 'admin' });
+    return { tenantId, userId, tokens };
+  }
+
+  async login(email: string, password: string): Promise<Tokens> {
+    const user = await inTransaction(this.deps.db, async (tx) => {
+      await tx.query("SELECT set_config('finflow.login_email', $1, true)", [email]);
+      const { rows } = await tx.query<{ id: string; tenant_id: string; role: Role; password_hash: string; status: string }>(
+        'SELECT u.id, u.tenant_id, u.role, u.password_hash, u.status FROM users u WHERE u.email = $1',
+        [email],
+      );
+      return rows[0];
+    });
+    if (!user) {
+      await burnPasswordCheck(password);
+      throw new DomainError('unauthenticated', 'Invalid email or password');
+    }
+    if (!(await verifyPassword(password, user.password_hash)) || user.status !== 'active') {
+      throw new DomainError('unauthenticated', 'Invalid email or password');
+    }
+    return this.startSession({ userId: user.id, tenantId: user.tenant_id, role: user.role });
+  }
+
+  async refresh(refreshToken: string): Promise<Tokens> {
+    const outcome = await this.deps.sessions.refresh(refreshToken);
+    if (outcome.kind === 'reused') throw new DomainError('unauthenticated', 'This refresh token was already used; the session is revoked');
+    if (outcome.kind === 'invalid') throw new DomainError('unauthenticated', 'The refresh token is invalid or expired');
+    return { ...(await this.accessToken(outcome.session)), refreshToken: outcome.refreshToken };
+  }
+
+  async logout(principal: Principal): Promise<void> {
+    if (principal.kind !== 'user') throw new DomainError('forbidden', 'API keys have no session to log out of; revoke the key instead');
+    await this.deps.sessions.revoke(principal.sessionId);
+  }
+
+  async me(principal: Principal) {
+    return withTenant(this.deps.db, principal.tenantId, async (tx) => {
+      const tenant = (
+        await tx.query<{ id: string; slug: string; name: string; default_currency: string }>('SELECT id, slug, name, default_currency FROM tenants')
+      ).rows[0]!;
+      const user =
+        principal.kind === 'user'
+          ? (await tx.query<{ id: string; email: string; display_name: string }>('SELECT id, email, display_name FROM users WHERE id = $1', [principal.userId])).rows[0]
+          : undefined;
+      return {
+        principal: principal.kind === 'user' ? { kind: 'user' as const, id: principal.userId } : { kind: 'api_key' as const, id: principal.apiKeyId },
+        role: principal.role,
+        user: user ? { id: user.id, email: user.email, displayName: user.display_name } : undefined,
+        tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name, defaultCurrency: tenant.default_currency },
+      };
+    });
+  }
+
+  async listUsers(principal: Principal) {
+    return withTenant(this.deps.db, principal.tenantId, async (tx) => {
+      const { rows } = await tx.query<{ id: string; email: string; display_name: string; role: Role; status: string; created_at: Date }>(
+        'SELECT id, email, display_name, role, status, created_at FROM users ORDER BY created_at, id',
+      );
+      return rows.map((u) => ({ id: u.id, email: u.email, displayName: u.display_name, role: u.role, status: u.status, createdAt: u.created_at.toISOString() }));
+    });
+  }
+
+  async invite(principal: Principal, input: { email: string; role: Role }) {
+    if (principal.kind !== 'user') throw new DomainError('forbidden', 'Invitations are sent by people, not API keys');
+    const id = randomUUID();
+    const secret = randomBytes(32).toString('base64url');
+    const expiresAt = new Date(Date.now() + this.deps.config.AUTH_INVITATION_TTL_HOURS * 3600_000);
+    await withTenant(this.deps.db, principal.tenantId, (tx) =>
+      tx.query('INSERT INTO invitations (id, tenant_id, email, role, token_hash, invited_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+        id,
+        principal.tenantId,
+        input.email,
+        input.role,
+        sha256(secret),
+        principal.userId,
+        expiresAt,
+      ]),
+    );
+    // Shown once; in production it travels by email to the invitee.
+    return { id, email: input.email, role: input.role, expiresAt: expiresAt.toISOString(), token: `ffi_${id}.${secret}` };
+  }
+
+  async acceptInvitation(input: { token: string; password: string; displayName: string }): Promise<Tokens> {
+    const m = INVITATION.exec(input.token);
+    if (!m) throw new DomainError('unauthenticated', 'The invitation is invalid or expired');
+    const [, id, secret] = m as unknown as [string, string, string];
+    const passwordHash = await hashPassword(input.password);
+    const user = await inTransaction(this.deps.db, async (tx) => {
+      await tx.query("SELECT set_config('finflow.invitation_id', $1, true)", [id]);
+      const { rows } = await tx.query<{ tenant_id: string; email: string; role: Role; token_hash: Buffer; expires_at: Date; accepted_at: Date | null }>(
+        'SELECT tenant_id, email, role, token_hash, expires_at, accepted_at FROM invitations WHERE id = $1',
+        [id],
+      );
+      const inv = rows[0];
+      const valid = inv && timingSafeEqual(inv.token_hash, sha256(secret)) && !inv.accepted_at && inv.expires_at > new Date();
+      if (!valid) throw new DomainError('unauthenticated', 'The invitation is invalid or expired');
+      await setTenant(tx, inv.tenant_id);
+      // Accepting is the guard: of two concurrent accepts, only one finds the invitation still open.
+      const accepted = await tx.query('UPDATE invitations SET accepted_at = now() WHERE id = $1 AND accepted_at IS NULL', [id]);
+      if (accepted.rowCount !== 1) throw new DomainError('unauthenticated', 'The invitation is invalid or expired');
+      const userId = randomUUID();
+      try {
+        await tx.query('INSERT INTO users (id, tenant_id, email, display_name, password_hash, role) VALUES ($1, $2, $3, $4, $5, $6)', [
+          userId,
+          inv.tenant_id,
+          inv.email,
+          input.displayName,
+          passwordHash,
+          inv.role,
+        ]);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new DomainError('conflict', 'An account with that email address already exists');
+        throw err;
+      }
+      return { userId, tenantId: inv.tenant_id, role: inv.role };
+    });
+    return this.startSession(user);
+  }
+
+  async createApiKey(principal: Principal, input: { name: string; role: Role }) {
+    if (principal.kind !== 'user') throw new DomainError('forbidden', 'API keys are created by people, not by other keys');
+    const key = generateApiKey(this.deps.config.AUTH_API_KEY_PEPPER);
+    const id = randomUUID();
+    const { rows } = await withTenant(this.deps.db, principal.tenantId, (tx) =>
+      tx.query<{ created_at: Date }>(
+        'INSERT INTO api_keys (id, tenant_id, key_id, secret_hash, name, role, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at',
+        [id, principal.tenantId, key.keyId, key.secretHash, input.name, input.role, principal.userId],
+      ),
+    );
+    return { id, name: input.name, role: input.role, prefix: `ffk_${key.keyId}`, createdAt: rows[0]!.created_at.toISOString(), key: key.plaintext };
+  }
+
+  async listApiKeys(principal: Principal) {
+    return withTenant(this.deps.db, principal.tenantId, async (tx) => {
+      const { rows } = await tx.query<{ id: string; key_id: string; name: string; role: Role; created_at: Date; revoked_at: Date | null }>(
+        'SELECT id, key_id, name, role, created_at, revoked_at FROM api_keys ORDER BY created_at, id',
+      );
+      return rows.map((k) => ({
+        id: k.id,
+        name: k.name,
+        role: k.role,
+        prefix: `ffk_${k.key_id}`,
+        createdAt: k.created_at.toISOString(),
+        revokedAt: k.revoked_at?.toISOString() ?? null,
+      }));
+    });
+  }
+
+  async revokeApiKey(principal: Principal, id: string): Promise<void> {
+    const { rowCount } = await withTenant(this.deps.db, principal.tenantId, (tx) =>
+      tx.query('UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1', [id]),
+    );
+    if (!rowCount) throw new DomainError('not-found', `No API key ${id}`);
+  }
+
+  private async startSession(user: Omit<Session, 'sid'>): Promise<Tokens> {
+    const { session, refreshToken } = await this.deps.sessions.create(user);
+    return { ...(await this.accessToken(session)), refreshToken };
+  }
+
+  private async accessToken(session: Session) {
+    const ttl = this.deps.config.AUTH_ACCESS_TOKEN_TTL_SECONDS;
+    const accessToken = await this.deps.jwt.sign({ sub: session.userId, tid: session.tenantId, role: session.role, sid: session.sid }, ttl);
+    return { tokenType: 'Bearer' as const, accessToken, expiresIn: ttl };
+  }
+}
+
+async function setTenant(tx: PoolClient, tenantId: string) {
+  await tx.query("SELECT set_config('finflow.tenant_id', $1, true)", [tenantId]);
+}

@@ -1,0 +1,160 @@
+/**
+ * Routes are declared once, as data: method, path, the permission they need (or `public`), and zod schemas for
+ * params, query, headers, body and responses. The same declaration validates requests, authorises them, and
+ * generates the OpenAPI 3.1 document, so the document cannot drift from what the code accepts. A route that
+ * declares no access rule stops the app from starting.
+ */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { can, type Permission } from '../core/identity/rbac';
+import { DomainError } from './errors';
+import type { Principal } from './middleware/authenticate';
+import { parseInput } from './validation';
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type Schema = z.ZodType;
+
+export interface RouteSpec<P extends Schema = Schema, Q extends Schema = Schema, H extends Schema = Schema, B extends Schema = Schema> {
+  method: Method;
+  /** Koa-style path: `/api/api-keys/:id`. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** `public`: no credential needed; otherwise the permission every caller must hold. */
+  access: 'public' | { permission: Permission };
+  params?: P;
+  query?: Q;
+  headers?: H;
+  body?: B;
+  /** Success responses by status code (a schema, or null for no body). Error responses are added for all. */
+  responses: Record<number, { description: string; schema: Schema | null }>;
+  /** A valid request, used by the docs and by the route-by-role test. */
+  example?: { body?: unknown };
+  handler(
+    ctx: Context,
+    input: { params: z.output<P>; query: z.output<Q>; headers: z.output<H>; body: z.output<B>; principal: Principal | undefined },
+  ): Promise<void>;
+}
+
+export type AnyRoute = RouteSpec<Schema, Schema, Schema, Schema>;
+
+/** Keeps each route's input types while collecting them in one list. */
+export function route<P extends Schema, Q extends Schema, H extends Schema, B extends Schema>(spec: RouteSpec<P, Q, H, B>): AnyRoute {
+  return spec as unknown as AnyRoute;
+}
+
+export function buildRouter(routes: readonly AnyRoute[]): Router {
+  const router = new Router();
+  for (const spec of routes) {
+    const access = (spec as { access?: unknown }).access;
+    if (access !== 'public' && !(access && typeof access === 'object' && 'permission' in access)) {
+      throw new Error(`Route ${spec.method.toUpperCase()} ${spec.path} declares no access rule ('public' or a permission)`);
+    }
+    router[spec.method](spec.path, async (ctx) => {
+      const principal = ctx.state.principal as Principal | undefined;
+      if (spec.access !== 'public') {
+        if (!principal) throw new DomainError('unauthenticated', 'Send a valid access token or API key as a Bearer credential');
+        if (!can(principal.role, spec.access.permission)) {
+          throw new DomainError('forbidden', `Your role (${principal.role}) lacks the ${spec.access.permission} permission`);
+        }
+      }
+      const params = spec.params ? parseInput(spec.params, ctx.params, 'params') : undefined;
+      const query = spec.query ? parseInput(spec.query, ctx.query, 'query') : undefined;
+      const headers = spec.headers ? parseInput(spec.headers, ctx.headers, 'headers') : undefined;
+      const body = spec.body ? parseInput(spec.body, ctx.request.body, 'body') : undefined;
+      await spec.handler(ctx, { params, query, headers, body, principal });
+    });
+  }
+  return router;
+}
+
+// ---------------------------------------------------------------- OpenAPI 3.1
+
+const problemSchema = {
+  type: 'object',
+  required: ['type', 'title', 'status'],
+  properties: {
+    type: { type: 'string', format: 'uri' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+    requestId: { type: 'string' },
+    errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+  },
+};
+
+const ERRORS: Record<number, string> = {
+  400: 'The request is not valid (problem+json lists each field)',
+  413: 'The body is too large',
+  415: 'The body is not application/json',
+  429: 'Too many requests (see Retry-After and RateLimit headers)',
+  500: 'Internal error (no details; quote the requestId)',
+};
+
+const jsonSchema = (s: Schema) => z.toJSONSchema(s, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' }) as Record<string, unknown>;
+
+function parameters(spec: AnyRoute) {
+  const out: Record<string, unknown>[] = [];
+  const add = (where: 'path' | 'query' | 'header', s: Schema | undefined) => {
+    if (!s) return;
+    const js = jsonSchema(s) as { properties?: Record<string, unknown>; required?: string[] };
+    for (const [name, schema] of Object.entries(js.properties ?? {})) {
+      out.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema });
+    }
+  };
+  add('path', spec.params);
+  add('query', spec.query);
+  add('header', spec.headers);
+  return out;
+}
+
+export function openApiDocument(routes: readonly AnyRoute[], info: { title: string; version: string }) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const spec of routes) {
+    const path = spec.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    const responses: Record<string, unknown> = {};
+    for (const [status, r] of Object.entries(spec.responses)) {
+      responses[status] = r.schema ? { description: r.description, content: { 'application/json': { schema: jsonSchema(r.schema) } } } : { description: r.description };
+    }
+    const errors: Record<number, string> = { ...ERRORS };
+    if (spec.access !== 'public') {
+      errors[401] = 'Missing, invalid, expired or revoked credential';
+      errors[403] = `The caller's role lacks ${spec.access.permission}`;
+    }
+    for (const [status, description] of Object.entries(errors)) {
+      responses[status] ??= { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    }
+    paths[path] ??= {};
+    paths[path]![spec.method] = {
+      summary: spec.summary,
+      tags: [spec.tag],
+      operationId: `${spec.method}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      ...(spec.access === 'public' ? { security: [] } : { 'x-permission': spec.access.permission }),
+      parameters: parameters(spec),
+      ...(spec.body
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: jsonSchema(spec.body), ...(spec.example?.body ? { example: spec.example.body } : {}) } },
+            },
+          }
+        : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { ...info, description: 'FinFlow REST API. Errors are RFC 9457 problem+json.' },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An access token (JWT from /api/auth/login) or a tenant API key (ffk_...)' },
+      },
+      schemas: { Problem: problemSchema },
+    },
+    paths,
+  };
+}

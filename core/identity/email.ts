@@ -1,0 +1,16 @@
+/**
+ * One spelling per mailbox. NFKC folds compatibility forms (full-width letters, ligatures) and composes accents
+ * (NFD and NFC inputs meet); the result must be plain ASCII, which rules out confusables such as a Cyrillic "а"
+ * posing as a Latin "a"; then everything is lower-cased. Internationalised addresses are refused, not guessed at.
+ */
+const SHAPE = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+export type EmailCheck = { ok: true; email: string } | { ok: false; reason: string };
+
+export function normaliseEmail(input: string): EmailCheck {
+  const folded = input.normalize('NFKC').trim();
+  // eslint-disable-next-line no-control-regex
+  if (/[^\x00-\x7f]/.test(folded)) return { ok: false, reason: 'must be an ASCII email address' };
+  if (!SHAPE.test(folded) || folded.includes('..')) return { ok: false, reason: 'is not a valid email address' };
+  return { ok: true, email: folded.toLowerCase() };
+}

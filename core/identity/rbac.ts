@@ -1,0 +1,42 @@
+/**
+ * Roles and what they may do. Every route declares one permission (api/routing.ts); this table is the single
+ * place that decides who holds it. Pure and workflow-safe.
+ */
+export const ROLES = ['admin', 'finance', 'ops', 'underwriter', 'client'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PERMISSIONS = [
+  'profile:read', // who am I, my tenant
+  'users:read',
+  'users:invite',
+  'api-keys:read',
+  'api-keys:manage',
+  'platform:smoke', // run and read the smoke probe
+  'payments:create',
+  'payments:read',
+  'payments:refund',
+  'payments:review', // AML review decisions
+  'credit:apply',
+  'credit:read',
+  'credit:decide',
+  'accounting:read',
+  'accounting:close',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+const ALL: readonly Permission[] = PERMISSIONS;
+
+export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
+  admin: ALL,
+  finance: ['profile:read', 'payments:create', 'payments:read', 'payments:refund', 'accounting:read', 'accounting:close', 'credit:read'],
+  ops: ['profile:read', 'platform:smoke', 'payments:read', 'payments:review', 'credit:read'],
+  underwriter: ['profile:read', 'credit:read', 'credit:decide'],
+  client: ['profile:read', 'payments:create', 'payments:read', 'payments:refund', 'credit:apply', 'credit:read'],
+};
+
+export function can(role: Role, permission: Permission): boolean {
+  return ROLE_PERMISSIONS[role].includes(permission);
+}
+
+/** Roles an API key may carry: keys call the API for servers; administering the tenant stays with people. */
+export const API_KEY_ROLES = ['finance', 'ops', 'underwriter', 'client'] as const satisfies readonly Role[];
