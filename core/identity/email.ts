@@ -9,7 +9,6 @@ export type EmailCheck = { ok: true; email: string } | { ok: false; reason: stri
 
 export function normaliseEmail(input: string): EmailCheck {
   const folded = input.normalize('NFKC').trim();
-  // eslint-disable-next-line no-control-regex
   if (/[^\x00-\x7f]/.test(folded)) return { ok: false, reason: 'must be an ASCII email address' };
   if (!SHAPE.test(folded) || folded.includes('..')) return { ok: false, reason: 'is not a valid email address' };
   return { ok: true, email: folded.toLowerCase() };
