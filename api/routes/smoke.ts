@@ -56,6 +56,8 @@ export function smokeRoutes(deps: { temporal: Client; config: Config }): AnyRout
             args: [input],
             workflowIdConflictPolicy: 'USE_EXISTING',
             workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            // A probe nobody serves (no worker on the queue) must not linger forever.
+            workflowExecutionTimeout: '2 hours',
             staticSummary: 'Smoke probe',
           });
         } catch (err) {
