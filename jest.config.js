@@ -12,10 +12,11 @@ const withServers = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFiles: ['<rootDir>/test/support/quiet-temporal.ts'],
-  testTimeout: 60_000,
 };
 
 module.exports = {
+  // Global only (jest ignores it per project); a failing server surfaces as an error long before this.
+  testTimeout: 90_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...withServers, displayName: 'workflow', testMatch: ['<rootDir>/test/workflow/**/*.test.ts'] },

@@ -15,6 +15,7 @@ const PROCESSES = [
   { name: 'api', entry: 'api/server.js' },
   { name: 'worker', entry: 'workers/main.js' },
   { name: 'relay', entry: 'workers/relay.js' },
+  { name: 'consumers', entry: 'workers/consumers.js' },
 ];
 
 const children = new Map<string, ChildProcess>();

@@ -24,7 +24,7 @@ if current == ARGV[1] then
   redis.call('SADD', KEYS[2], ARGV[1])
   redis.call('EXPIRE', KEYS[1], ARGV[3])
   redis.call('EXPIRE', KEYS[2], ARGV[3])
-  return 1
+  return redis.call('HMGET', KEYS[1], 'userId', 'tenantId', 'role')
 end
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
   redis.call('DEL', KEYS[1], KEYS[2])
@@ -67,12 +67,14 @@ export class SessionStore {
     if (!m) return { kind: 'invalid' };
     const [, sid, secret] = m as unknown as [string, string, string];
     const next = randomBytes(32).toString('base64url');
-    const result = (await this.redis.eval(ROTATE, 2, this.key(sid), this.usedKey(sid), sha256(secret), sha256(next), this.ttlSeconds)) as number;
+    // On success the script returns the session fields it rotated, read in the same atomic step.
+    const result = (await this.redis.eval(ROTATE, 2, this.key(sid), this.usedKey(sid), sha256(secret), sha256(next), this.ttlSeconds)) as
+      | number
+      | [string, string, string];
     if (result === -1) return { kind: 'reused' };
-    if (result !== 1) return { kind: 'invalid' };
-    const s = await this.redis.hgetall(this.key(sid));
-    if (!s.userId) return { kind: 'invalid' };
-    return { kind: 'rotated', session: { sid, userId: s.userId, tenantId: s.tenantId!, role: s.role as Role }, refreshToken: `ffr_${sid}.${next}` };
+    if (!Array.isArray(result)) return { kind: 'invalid' };
+    const [userId, tenantId, role] = result;
+    return { kind: 'rotated', session: { sid, userId, tenantId, role: role as Role }, refreshToken: `ffr_${sid}.${next}` };
   }
 
   async revoke(sid: string): Promise<void> {

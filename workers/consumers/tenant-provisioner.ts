@@ -1,0 +1,42 @@
+/**
+ * The seed's "Initialize tenant", on `user.registered`: everything about a new tenant that need not exist before
+ * its first request (that part is created in the registration transaction). Idempotent: the Mongo write is an
+ * upsert, and the event id is recorded with the Postgres change, so a redelivered event changes nothing.
+ */
+import type { Db } from 'mongodb';
+import type { Pool } from 'pg';
+import { withTenant } from '../../platform/db/pool';
+import type { CloudEvent } from '../../platform/events/cloudevent';
+
+export const TENANT_PROVISIONER = 'tenant-provisioner';
+
+export interface UserRegistered {
+  userId: string;
+  tenantId: string;
+  role: string;
+  tenantSlug: string;
+  defaultCurrency: string;
+}
+
+export function tenantProvisioner(deps: { db: Pool; analytics: Db }) {
+  return async function provisionTenant(event: CloudEvent): Promise<'provisioned' | 'duplicate' | 'ignored'> {
+    if (event.type !== 'user.registered' || (event.data as UserRegistered).role !== 'admin') return 'ignored';
+    const data = event.data as UserRegistered;
+    // The analytics side: one document per tenant, created once.
+    await deps.analytics.collection<{ _id: string }>('tenants').updateOne(
+      { _id: data.tenantId },
+      { $setOnInsert: { slug: data.tenantSlug, defaultCurrency: data.defaultCurrency, createdAt: new Date(event.time) } },
+      { upsert: true },
+    );
+    return withTenant(deps.db, data.tenantId, async (tx) => {
+      const first = await tx.query('INSERT INTO processed_events (consumer, event_id, tenant_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+        TENANT_PROVISIONER,
+        event.id,
+        data.tenantId,
+      ]);
+      if (first.rowCount === 0) return 'duplicate';
+      await tx.query('UPDATE tenants SET provisioned_at = now() WHERE id = $1 AND provisioned_at IS NULL', [data.tenantId]);
+      return 'provisioned';
+    });
+  };
+}
