@@ -14,6 +14,7 @@ import type { SessionStore } from '../platform/auth/sessions';
 import type { Config } from '../platform/config';
 import type { DependencyName, Probe } from '../platform/health/checks';
 import type { Logger } from '../platform/logger';
+import { AesGcmPayloadCodec } from '../platform/temporal/codec';
 import { DomainError } from './errors';
 import { identityRoutes } from './identity/routes';
 import { IdentityService } from './identity/service';
@@ -23,6 +24,7 @@ import { problemDetails } from './middleware/problem';
 import { rateLimit } from './middleware/rate-limit';
 import { requestId } from './middleware/request-id';
 import { securityHeaders } from './middleware/security-headers';
+import { codecRoutes } from './routes/codec';
 import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
 import { smokeRoutes } from './routes/smoke';
@@ -42,7 +44,8 @@ export interface ApiDeps {
 /** Every route of the API, in one list: mounted, documented and walked by the route-by-role test. */
 export function apiRoutes(deps: ApiDeps): AnyRoute[] {
   const identity = new IdentityService({ db: deps.db, jwt: deps.jwt, sessions: deps.sessions, config: deps.config });
-  const routes: AnyRoute[] = [...healthRoutes(deps.probes), ...identityRoutes(identity, deps.jwt), ...smokeRoutes(deps)];
+  const codec = new AesGcmPayloadCodec(deps.config.PAYLOAD_ENCRYPTION_KEYS, deps.config.PAYLOAD_ENCRYPTION_KEY_ID);
+  const routes: AnyRoute[] = [...healthRoutes(deps.probes), ...identityRoutes(identity, deps.jwt), ...smokeRoutes(deps), ...codecRoutes(codec)];
   let document: unknown;
   const docs = docsRoutes(() => (document ??= openApiDocument([...routes, ...docs], { title: 'FinFlow API', version: '0.1.0' })));
   return [...routes, ...docs];
@@ -59,7 +62,7 @@ export function createApp(deps: ApiDeps, routes: AnyRoute[] = apiRoutes(deps)): 
   app.use(securityHeaders());
   if (config.CORS_ORIGINS) {
     const allowed = new Set(config.CORS_ORIGINS);
-    app.use(cors({ origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''), allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'], maxAge: 600 }));
+    app.use(cors({ origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''), allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-Namespace'], maxAge: 600 }));
   }
   // Probes must report on every dependency, Redis included, so they never wait on the limiter.
   const probes = new Set(['/health', '/ready']);

@@ -12,6 +12,7 @@ export const PERMISSIONS = [
   'api-keys:read',
   'api-keys:manage',
   'platform:smoke', // run and read the smoke probe
+  'platform:codec', // decode Temporal payloads (Web UI / CLI codec endpoint)
   'payments:create',
   'payments:read',
   'payments:refund',
@@ -29,7 +30,7 @@ const ALL: readonly Permission[] = PERMISSIONS;
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
   finance: ['profile:read', 'payments:create', 'payments:read', 'payments:refund', 'accounting:read', 'accounting:close', 'credit:read'],
-  ops: ['profile:read', 'platform:smoke', 'payments:read', 'payments:review', 'credit:read'],
+  ops: ['profile:read', 'platform:smoke', 'platform:codec', 'payments:read', 'payments:review', 'credit:read'],
   underwriter: ['profile:read', 'credit:read', 'credit:decide'],
   client: ['profile:read', 'payments:create', 'payments:read', 'payments:refund', 'credit:apply', 'credit:read'],
 };

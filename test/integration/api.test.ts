@@ -228,3 +228,27 @@ describe('every response', () => {
     expect(wrongMethod.body.type).toBe('urn:finflow:problem:method-not-allowed');
   });
 });
+
+describe('POST /api/codec/decode', () => {
+  it('lets ops read an encrypted payload from the raw history, and refuses a caller without platform:codec', async () => {
+    const secret = `codec-${randomUUID()}`;
+    const start = await api().post('/api/smoke').send({ message: secret }).expect(202);
+    await waitForSmoke(start.body.id);
+    const history = await rawHistory(start.body.workflowId);
+    const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+    const wire = {
+      payloads: [
+        {
+          metadata: Object.fromEntries(Object.entries(input.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+          data: Buffer.from(input.data!).toString('base64'),
+        },
+      ],
+    };
+    const decoded = await api().post('/api/codec/decode').send(wire).expect(200);
+    expect(Buffer.from(decoded.body.payloads[0].data, 'base64').toString()).toContain(secret);
+
+    const tenant = await registerTenant(testApi);
+    const financeToken = await userWithRole(testApi, tenant, 'finance');
+    await testApi.http().post('/api/codec/decode').set('Authorization', `Bearer ${financeToken}`).send(wire).expect(403);
+  });
+});
