@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { localStackCacheDir } from '../../platform/config/local-stack';
 import { logFile, pidFile, type Component, type StackContext } from './lib/component';
-import { livePid, portOpen, sleep, StackError, stopDaemon, waitUntilHealthy } from './lib/process';
+import { livePid, portOpen, sleep, StackError, startedPid, stopDaemon, waitUntilHealthy } from './lib/process';
 import { ensureLocalSecrets } from './lib/secrets';
 import { ferretdb } from './components/ferretdb';
 import { kafka } from './components/kafka';
@@ -79,7 +79,8 @@ async function up(c: Component): Promise<void> {
     say(`starting on :${c.port}`);
     await c.start?.(ctx, say);
   }
-  const isRunning = () => livePid(pidFile(ctx, c.name)) !== undefined;
+  // Right after spawn the child may not have exec'd its program yet: liveness by pid, not by command line.
+  const isRunning = () => startedPid(pidFile(ctx, c.name)) !== undefined;
   const timeoutSeconds = c.startTimeoutSeconds ?? 60;
   await waitUntilHealthy(c.name, () => (c.ready ?? c.health)!.call(c, ctx), { timeoutSeconds, logFile: log, isRunning });
   await c.configure?.(ctx, say);

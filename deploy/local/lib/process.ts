@@ -145,6 +145,12 @@ export async function stopDaemon(pidFile: string, signal: NodeJS.Signals, graceS
   return true;
 }
 
+/** The pid a pid file names, if that process is alive, whatever it runs (it may not have exec'd yet). */
+export function startedPid(pidFile: string): number | undefined {
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
