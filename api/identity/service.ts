@@ -56,6 +56,7 @@ export class IdentityService {
           input.organisation.defaultCurrency,
         ]);
         await tx.query('INSERT INTO tenant_settings (tenant_id, default_currency) VALUES ($1, $2)', [tenantId, input.organisation.defaultCurrency]);
+        await tx.query('SELECT create_default_chart($1)', [tenantId]);
         await tx.query("INSERT INTO users (id, tenant_id, email, display_name, password_hash, role) VALUES ($1, $2, $3, $4, $5, 'admin')", [
           userId,
           tenantId,
