@@ -9,7 +9,8 @@ import { createPool } from '../platform/db/pool';
 import { createKafka } from '../platform/events/kafka';
 import { kafkaProbe, mongoProbe, postgresProbe, redisProbe, temporalProbe } from '../platform/health/checks';
 import type { Logger } from '../platform/logger';
-import { createTemporalClient } from '../platform/temporal/client';
+import { createTemporalClient, temporalConnectionOptions } from '../platform/temporal/client';
+import { Connection } from '@temporalio/client';
 import type { ApiDeps } from './app';
 
 export function createApiDeps(config: Config, log: Logger): ApiDeps & { close(): Promise<void> } {
@@ -21,6 +22,9 @@ export function createApiDeps(config: Config, log: Logger): ApiDeps & { close():
   // Probe-only client: its failures are reported by /ready, not logged on every probe.
   const kafka = createKafka(config, { retry: { retries: 0 }, logLevel: logLevel.NOTHING });
   const temporal = createTemporalClient(config);
+  // Probes get their own connection without the SDK's retry interceptor: a probe answers once, within its
+  // deadline, and leaves no retry behind it.
+  const temporalForProbes = Connection.lazy({ ...temporalConnectionOptions(config), connectTimeout: 2000, interceptors: [] });
   return {
     config,
     log,
@@ -30,7 +34,7 @@ export function createApiDeps(config: Config, log: Logger): ApiDeps & { close():
     jwt: JwtKeySet.parse(config.AUTH_JWT_KEYS, config.AUTH_JWT_ACTIVE_KID),
     sessions: new SessionStore(redis, config.REDIS_KEY_PREFIX, config.AUTH_REFRESH_TOKEN_TTL_SECONDS),
     probes: {
-      temporal: temporalProbe(temporal),
+      temporal: temporalProbe(temporalForProbes, config.TEMPORAL_NAMESPACE),
       postgres: postgresProbe(db),
       redis: redisProbe(redis),
       kafka: kafkaProbe(kafka),
@@ -38,7 +42,7 @@ export function createApiDeps(config: Config, log: Logger): ApiDeps & { close():
     },
     async close() {
       redis.disconnect();
-      await Promise.allSettled([db.end(), mongo.close(), temporal.connection.close()]);
+      await Promise.allSettled([db.end(), mongo.close(), temporal.connection.close(), temporalForProbes.close()]);
     },
   };
 }

@@ -2,7 +2,7 @@
  * Readiness probes: one real round trip per dependency, each bounded by a timeout, so `/ready` answers fast and
  * names exactly the dependency that is down.
  */
-import type { Client as TemporalClient } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import type Redis from 'ioredis';
 import type { MongoClient } from 'mongodb';
@@ -56,12 +56,9 @@ export const mongoProbe = (client: MongoClient): Probe => async () => {
 };
 
 export const temporalProbe =
-  (client: TemporalClient, deadlineMs = 1500): Probe =>
+  (connection: Connection, namespace: string, deadlineMs = 1500): Probe =>
   async () => {
-    // The deadline also ends the SDK's own retries, so nothing outlives the probe.
-    await client.connection.withDeadline(Date.now() + deadlineMs, () =>
-      client.workflowService.describeNamespace({ namespace: client.options.namespace }),
-    );
+    await connection.withDeadline(Date.now() + deadlineMs, () => connection.workflowService.describeNamespace({ namespace }));
   };
 
 /** A fresh admin connection per probe: a long-lived kafkajs admin can stay wedged after the broker returns. */

@@ -1,0 +1,62 @@
+/**
+ * FOR TESTS: a wrapper around any provider that injects declines and outages on chosen payments and counts
+ * every call per payment, so tests can assert "at most one capture" and drive retries and compensation.
+ */
+import { ProviderError, PROVIDER_DECLINED, PROVIDER_UNAVAILABLE, type PaymentProvider } from './port';
+
+type Method = 'findIntent' | 'authorize' | 'capture' | 'cancel' | 'refund';
+
+export interface Fault {
+  method: Method;
+  kind: 'decline' | 'unavailable';
+  /** How many calls fail before the provider answers again (Infinity: it never does). */
+  times: number;
+}
+
+export class FaultInjectingProvider implements PaymentProvider {
+  readonly name: string;
+  private readonly calls = new Map<string, Record<Method, number>>();
+  private readonly faults = new Map<string, Fault[]>();
+
+  constructor(private readonly inner: PaymentProvider) {
+    this.name = `fault-injecting(${inner.name})`;
+  }
+
+  inject(paymentId: string, fault: Fault): void {
+    this.faults.set(paymentId, [...(this.faults.get(paymentId) ?? []), { ...fault }]);
+  }
+
+  callsFor(paymentId: string): Record<Method, number> {
+    return { findIntent: 0, authorize: 0, capture: 0, cancel: 0, refund: 0, ...this.calls.get(paymentId) };
+  }
+
+  private async call<T>(method: Method, paymentId: string, run: () => Promise<T>): Promise<T> {
+    const counts = this.callsFor(paymentId);
+    counts[method] += 1;
+    this.calls.set(paymentId, counts);
+    const fault = this.faults.get(paymentId)?.find((f) => f.method === method && f.times > 0);
+    if (fault) {
+      fault.times -= 1;
+      throw fault.kind === 'decline'
+        ? new ProviderError(PROVIDER_DECLINED, 'The card was declined (injected)', 'generic_decline')
+        : new ProviderError(PROVIDER_UNAVAILABLE, 'The provider is unavailable (injected)');
+    }
+    return run();
+  }
+
+  findIntent(paymentId: string) {
+    return this.call('findIntent', paymentId, () => this.inner.findIntent(paymentId));
+  }
+  authorize(input: Parameters<PaymentProvider['authorize']>[0]) {
+    return this.call('authorize', input.paymentId, () => this.inner.authorize(input));
+  }
+  capture(input: Parameters<PaymentProvider['capture']>[0]) {
+    return this.call('capture', input.paymentId, () => this.inner.capture(input));
+  }
+  cancel(input: Parameters<PaymentProvider['cancel']>[0]) {
+    return this.call('cancel', input.paymentId, () => this.inner.cancel(input));
+  }
+  refund(input: Parameters<PaymentProvider['refund']>[0]) {
+    return this.call('refund', input.paymentId, () => this.inner.refund(input));
+  }
+}
