@@ -11,7 +11,7 @@ import { NAMESPACE_DEFAULTS } from './namespace';
 
 const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
 
-const INDEXED: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+export const INDEXED_VALUE_TYPES: Record<string, temporal.api.enums.v1.IndexedValueType> = {
   [SearchAttributeType.KEYWORD]: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   [SearchAttributeType.TEXT]: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
   [SearchAttributeType.INT]: IndexedValueType.INDEXED_VALUE_TYPE_INT,
@@ -38,7 +38,7 @@ export async function ensureNamespace(connection: Connection, namespace: string 
   if (missing.length) {
     await connection.operatorService.addSearchAttributes({
       namespace,
-      searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED[key.type]!])),
+      searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_VALUE_TYPES[key.type]!])),
     });
     done.push(...missing.map((key) => `search attribute ${key.name}`));
   }

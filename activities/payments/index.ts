@@ -1,0 +1,5 @@
+export { createPaymentActivities, type PaymentActivities, type PaymentActivityDeps, type RiskPolicy } from './payment.activities';
+export { FaultInjectingProvider } from './provider/fault-injection';
+export type { PaymentProvider, ProviderIntent } from './provider/port';
+export { StripeMockSandboxProvider } from './provider/sandbox';
+export { StripeProvider, stripeClient } from './provider/stripe';

@@ -1,0 +1,231 @@
+/**
+ * PaymentSaga's activities over injected ports. Each is idempotent by the payment id and its step: provider
+ * calls carry `<paymentId>:<step>` idempotency keys and look the intent up first; ledger entries and events
+ * have ids derived from the workflow id and step, which the database accepts once.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Pool, PoolClient } from 'pg';
+import type { Currency } from '../../core/money';
+import { withTenant } from '../../platform/db/pool';
+import { appendToOutbox } from '../../platform/events/outbox';
+import { deterministicUuid } from '../../platform/ids';
+import { LedgerError, placeHold, postJournalEntry, reverseJournalEntry, settleHold } from '../../platform/ledger';
+import type { PaymentInput } from '../../workflows/payments/payment.contract';
+import { ProviderError, type PaymentProvider, type ProviderIntent } from './provider/port';
+
+export interface RiskPolicy {
+  maxAmountMinor: number;
+  reviewAmountMinor: number;
+  velocityPerHour: number;
+  deniedCustomers: ReadonlySet<string>;
+}
+
+export interface PaymentActivityDeps {
+  db: Pool;
+  provider: PaymentProvider;
+  risk: RiskPolicy;
+}
+
+/** Provider errors become ApplicationFailures typed by string, so the saga can tell declines from outages. */
+async function providerStep<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ProviderError) {
+      throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: err.type !== 'ProviderUnavailable', details: [err.code ?? null] });
+    }
+    throw err;
+  }
+}
+
+async function ledgerStep<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof LedgerError) throw ApplicationFailure.nonRetryable(err.message, 'LedgerRejected');
+    throw err;
+  }
+}
+
+const holdId = (paymentId: string) => deterministicUuid(paymentId, 'authorization-hold');
+
+async function paymentRow(tx: PoolClient, paymentId: string) {
+  const { rows } = await tx.query<{ customer_id: string; amount_minor: string; currency: Currency; status: string }>(
+    'SELECT customer_id, amount_minor, currency, status FROM payments WHERE id = $1',
+    [paymentId],
+  );
+  if (!rows[0]) throw ApplicationFailure.nonRetryable(`no payment ${paymentId}`, 'PaymentNotFound');
+  return rows[0];
+}
+
+async function settleHoldIfAny(tx: PoolClient, paymentId: string, outcome: 'captured' | 'released' | 'expired') {
+  const { rows } = await tx.query<{ status: string }>('SELECT status FROM ledger_holds WHERE id = $1', [holdId(paymentId)]);
+  if (rows[0]?.status === 'active') await settleHold(tx, holdId(paymentId), outcome);
+}
+
+export function createPaymentActivities({ db, provider, risk }: PaymentActivityDeps) {
+  async function emitOutcome(tx: PoolClient, paymentId: string, tenantId: string, type: 'payment.succeeded' | 'payment.failed', extra: Record<string, unknown>) {
+    const p = await paymentRow(tx, paymentId);
+    await appendToOutbox(tx, {
+      eventId: deterministicUuid(paymentId, type),
+      type,
+      tenantId,
+      aggregateType: 'payment',
+      aggregateId: paymentId,
+      data: { paymentId, customerId: p.customer_id, amountMinor: Number(p.amount_minor), currency: p.currency, ...extra },
+    });
+  }
+
+  return {
+    async screenPayment(input: PaymentInput): Promise<{ decision: 'clear' | 'review' | 'reject'; reasons: string[] }> {
+      const reasons: string[] = [];
+      if (risk.deniedCustomers.has(input.customerId)) return { decision: 'reject', reasons: ['customer_on_deny_list'] };
+      if (input.amountMinor > risk.maxAmountMinor) return { decision: 'reject', reasons: ['amount_over_limit'] };
+      if (input.amountMinor >= risk.reviewAmountMinor) reasons.push('amount_needs_review');
+      const recent = await withTenant(db, input.tenantId, (tx) =>
+        tx.query<{ n: string }>(
+          "SELECT count(*) AS n FROM payments WHERE customer_id = $1 AND id <> $2 AND created_at > now() - interval '1 hour'",
+          [input.customerId, input.paymentId],
+        ),
+      );
+      if (Number(recent.rows[0]!.n) >= risk.velocityPerHour) reasons.push('customer_velocity');
+      return { decision: reasons.length ? 'review' : 'clear', reasons };
+    },
+
+    async markPaymentStatus(input: { tenantId: string; paymentId: string; status: 'in_review' }): Promise<void> {
+      await withTenant(db, input.tenantId, (tx) => tx.query("UPDATE payments SET status = $2, updated_at = now() WHERE id = $1 AND status = 'pending'", [input.paymentId, input.status]));
+    },
+
+    async authorizePayment(input: PaymentInput): Promise<ProviderIntent> {
+      return providerStep(async () => {
+        // A retry may come after the provider forgot the idempotency key: look the intent up first.
+        const existing = await provider.findIntent(input.paymentId);
+        if (existing) return existing;
+        return provider.authorize({
+          paymentId: input.paymentId,
+          amountMinor: input.amountMinor,
+          currency: input.currency,
+          paymentMethod: input.paymentMethod,
+          captureMethod: input.captureMethod,
+          idempotencyKey: `${input.paymentId}:authorize`,
+        });
+      });
+    },
+
+    async recordAuthorization(input: { tenantId: string; paymentId: string; providerRef: string; authorizationTtlSeconds: number }): Promise<void> {
+      await withTenant(db, input.tenantId, async (tx) => {
+        const p = await paymentRow(tx, input.paymentId);
+        await placeHold(tx, {
+          id: holdId(input.paymentId),
+          tenantId: input.tenantId,
+          account: { systemKey: 'provider_clearing' },
+          amount: { amountMinor: Number(p.amount_minor), currency: p.currency },
+          expiresAt: new Date(Date.now() + input.authorizationTtlSeconds * 1000),
+          source: { type: 'payment', id: input.paymentId },
+        });
+        await tx.query(
+          "UPDATE payments SET status = 'authorized', provider = $2, provider_ref = $3, updated_at = now() WHERE id = $1 AND status IN ('pending', 'in_review')",
+          [input.paymentId, provider.name, input.providerRef],
+        );
+      });
+    },
+
+    async captureCharge(input: { tenantId: string; paymentId: string; providerRef: string }): Promise<ProviderIntent> {
+      return providerStep(async () => {
+        const intent = await provider.findIntent(input.paymentId);
+        if (intent?.status === 'succeeded') return intent; // captured already (automatic capture, or a retry)
+        return provider.capture({ paymentId: input.paymentId, providerRef: input.providerRef, idempotencyKey: `${input.paymentId}:capture` });
+      });
+    },
+
+    async releaseAuthorization(input: { tenantId: string; paymentId: string; holdOutcome?: 'released' | 'expired' }): Promise<void> {
+      await providerStep(async () => {
+        const intent = await provider.findIntent(input.paymentId);
+        if (intent?.status === 'requires_capture') {
+          await provider.cancel({ paymentId: input.paymentId, providerRef: intent.providerRef, idempotencyKey: `${input.paymentId}:cancel` });
+        }
+      });
+      await withTenant(db, input.tenantId, (tx) => settleHoldIfAny(tx, input.paymentId, input.holdOutcome ?? 'released'));
+    },
+
+    async refundCharge(input: { tenantId: string; paymentId: string; providerRef: string; amountMinor: number }): Promise<void> {
+      await providerStep(async () => {
+        const intent = await provider.findIntent(input.paymentId);
+        const refundable = intent ? intent.amountCapturedMinor - intent.amountRefundedMinor : input.amountMinor;
+        if (refundable <= 0) return;
+        await provider.refund({
+          paymentId: input.paymentId,
+          providerRef: input.providerRef,
+          refundId: deterministicUuid(input.paymentId, 'compensation-refund'),
+          amountMinor: refundable,
+          idempotencyKey: `${input.paymentId}:compensation-refund`,
+        });
+      });
+    },
+
+    async postPaymentEntry(input: { tenantId: string; paymentId: string; workflowId: string; amountMinor: number; currency: Currency; invoiceRef?: string }): Promise<string> {
+      const id = deterministicUuid(input.workflowId, 'capture-entry');
+      await ledgerStep(() =>
+        withTenant(db, input.tenantId, (tx) =>
+          postJournalEntry(tx, {
+            id,
+            tenantId: input.tenantId,
+            effectiveAt: new Date(),
+            description: input.invoiceRef ? `Card payment for invoice ${input.invoiceRef}` : 'Card payment captured',
+            source: { type: 'payment', id: input.paymentId },
+            postings: [
+              { account: { systemKey: 'provider_clearing' }, amount: { amountMinor: input.amountMinor, currency: input.currency } },
+              { account: { systemKey: input.invoiceRef ? 'accounts_receivable' : 'sales_revenue' }, amount: { amountMinor: -input.amountMinor, currency: input.currency } },
+            ],
+          }),
+        ),
+      );
+      return id;
+    },
+
+    async reversePaymentEntry(input: { tenantId: string; paymentId: string; workflowId: string; entryId: string }): Promise<void> {
+      await withTenant(db, input.tenantId, (tx) =>
+        reverseJournalEntry(tx, {
+          id: deterministicUuid(input.workflowId, 'capture-entry-reversal'),
+          tenantId: input.tenantId,
+          entryId: input.entryId,
+          effectiveAt: new Date(),
+          description: 'Reversal: payment compensated',
+          source: { type: 'payment', id: input.paymentId },
+        }),
+      );
+    },
+
+    async completePayment(input: { tenantId: string; paymentId: string; entryId: string; amountCapturedMinor: number }): Promise<void> {
+      await withTenant(db, input.tenantId, async (tx) => {
+        await tx.query(
+          "UPDATE payments SET status = 'succeeded', amount_captured_minor = $2, ledger_entry_id = $3, updated_at = now() WHERE id = $1 AND status <> 'succeeded'",
+          [input.paymentId, input.amountCapturedMinor, input.entryId],
+        );
+        await settleHoldIfAny(tx, input.paymentId, 'captured');
+        await emitOutcome(tx, input.paymentId, input.tenantId, 'payment.succeeded', { status: 'succeeded', ledgerEntryId: input.entryId });
+      });
+    },
+
+    async failPayment(input: { tenantId: string; paymentId: string; failureCode: string }): Promise<void> {
+      await withTenant(db, input.tenantId, async (tx) => {
+        await tx.query("UPDATE payments SET status = 'failed', failure_code = $2, updated_at = now() WHERE id = $1 AND status NOT IN ('failed', 'succeeded')", [
+          input.paymentId,
+          input.failureCode,
+        ]);
+        await settleHoldIfAny(tx, input.paymentId, 'released');
+        await emitOutcome(tx, input.paymentId, input.tenantId, 'payment.failed', { status: 'failed', failureCode: input.failureCode });
+      });
+    },
+
+    async closePaymentWithoutCapture(input: { tenantId: string; paymentId: string; status: 'canceled' | 'expired' }): Promise<void> {
+      await withTenant(db, input.tenantId, async (tx) => {
+        await tx.query('UPDATE payments SET status = $2, updated_at = now() WHERE id = $1 AND status IN ($3, $4, $5)', [input.paymentId, input.status, 'pending', 'in_review', 'authorized']);
+        await settleHoldIfAny(tx, input.paymentId, input.status === 'expired' ? 'expired' : 'released');
+        await emitOutcome(tx, input.paymentId, input.tenantId, 'payment.failed', { status: input.status, failureCode: input.status === 'expired' ? 'authorization_expired' : 'canceled' });
+      });
+    },
+  };
+}
+
+export type PaymentActivities = ReturnType<typeof createPaymentActivities>;

@@ -1,0 +1,317 @@
+/**
+ * PaymentSaga on the time-skipping test server, with its real activities over the test database, the
+ * stripe-mock sandbox provider (through the Stripe SDK) and the fault-injecting wrapper around it.
+ */
+import { randomUUID } from 'node:crypto';
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createPaymentActivities, FaultInjectingProvider, StripeMockSandboxProvider, stripeClient, type PaymentActivities } from '../../../activities/payments';
+import { createPool, withTenant, type Pool } from '../../../platform/db/pool';
+import { accountBalance, availableBalance } from '../../../platform/ledger';
+import { createDataConverter } from '../../../platform/temporal/client';
+import { PaymentSaga } from '../../../workflows/payments';
+import {
+  cancelPayment,
+  capturePayment,
+  PAYMENT_FAILURES,
+  paymentState,
+  paymentWorkflowId,
+  reviewPayment,
+  type PaymentInput,
+  type PaymentStatus,
+} from '../../../workflows/payments/payment.contract';
+import { createTenant, testConfig } from '../../support/env';
+import { bundle, timeSkippingEnv } from '../../support/temporal';
+
+const cfg = testConfig();
+const REVIEW_AT = 50_000;
+let env: TestWorkflowEnvironment;
+let db: Pool;
+let workflowBundle: WorkflowBundleWithSourceMap;
+let provider: FaultInjectingProvider;
+let tenantId: string;
+
+beforeAll(async () => {
+  [env, workflowBundle] = await Promise.all([timeSkippingEnv(cfg), bundle(require.resolve('../../../workflows/payments'))]);
+  db = createPool(cfg.DATABASE_URL, 6);
+  provider = new FaultInjectingProvider(new StripeMockSandboxProvider(stripeClient({ mockUrl: cfg.STRIPE_MOCK_URL }), db));
+  tenantId = await createTenant(db);
+  await withTenant(db, tenantId, (tx) => tx.query('SELECT create_default_chart($1)', [tenantId]));
+});
+
+afterAll(async () => {
+  await env?.teardown();
+  await db?.end();
+});
+
+function paymentInput(overrides: Partial<PaymentInput> = {}): PaymentInput {
+  return {
+    paymentId: randomUUID(),
+    tenantId,
+    customerId: `cus_${randomUUID().slice(0, 8)}`,
+    amountMinor: 2500,
+    currency: 'EUR',
+    paymentMethod: 'pm_card_visa',
+    captureMethod: 'automatic',
+    reviewTimeoutSeconds: 24 * 3600,
+    authorizationTtlSeconds: 7 * 24 * 3600,
+    ...overrides,
+  };
+}
+
+/** The payment row the API writes before it starts the saga. */
+async function createPaymentRow(input: PaymentInput) {
+  await withTenant(db, tenantId, (tx) =>
+    tx.query(
+      `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method)
+       VALUES ($1, $2, $3, '\\x00', $4, $5, $6, $7)`,
+      [input.paymentId, tenantId, `key-${input.paymentId}`, input.customerId, input.amountMinor, input.currency, input.captureMethod],
+    ),
+  );
+}
+
+async function withWorker<T>(fn: (taskQueue: string) => Promise<T>, overrides: Partial<PaymentActivities> = {}): Promise<T> {
+  const taskQueue = `${cfg.TEMPORAL_TASK_QUEUE_PREFIX}payments-${randomUUID()}`;
+  const activities = { ...createPaymentActivities({ db, provider, risk: { maxAmountMinor: 1_000_000, reviewAmountMinor: REVIEW_AT, velocityPerHour: 1000, deniedCustomers: new Set(['cus_denied']) } }), ...overrides };
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities, dataConverter: createDataConverter(cfg) });
+  return worker.runUntil(fn(taskQueue));
+}
+
+async function start(input: PaymentInput, taskQueue: string): Promise<WorkflowHandle<typeof PaymentSaga>> {
+  await createPaymentRow(input);
+  return env.client.workflow.start(PaymentSaga, { workflowId: paymentWorkflowId(tenantId, input.paymentId), taskQueue, args: [input] });
+}
+
+async function untilStatus(handle: WorkflowHandle, status: PaymentStatus) {
+  for (let i = 0; i < 200; i++) {
+    if ((await handle.query(paymentState)).status === status) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`payment never reached ${status}`);
+}
+
+const failureOf = (p: Promise<unknown>) => p.then(() => { throw new Error('expected the payment to fail'); }, (e: unknown) => e as WorkflowFailedError);
+const row = (paymentId: string) => withTenant(db, tenantId, async (tx) => (await tx.query('SELECT status, failure_code, ledger_entry_id FROM payments WHERE id = $1', [paymentId])).rows[0]);
+const events = (paymentId: string) =>
+  withTenant(db, tenantId, async (tx) => (await tx.query('SELECT event_type FROM outbox WHERE aggregate_id = $1 ORDER BY id', [paymentId])).rows.map((r) => r.event_type));
+const clearing = () => withTenant(db, tenantId, (tx) => accountBalance(tx, 'provider_clearing', 'EUR'));
+const entriesFor = (paymentId: string) => withTenant(db, tenantId, async (tx) => (await tx.query("SELECT id, reverses FROM journal_entries WHERE source_id = $1", [paymentId])).rows);
+
+function expectFailure(err: WorkflowFailedError, type: string, causeType?: string) {
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  expect(err.cause).toBeInstanceOf(ApplicationFailure);
+  expect((err.cause as ApplicationFailure).type).toBe(type);
+  if (causeType) {
+    const activityFailure = err.cause!.cause;
+    expect(activityFailure).toBeInstanceOf(ActivityFailure);
+    expect(((activityFailure as ActivityFailure).cause as ApplicationFailure).type).toBe(causeType);
+  }
+}
+
+describe('PaymentSaga', () => {
+  describe('when the card is good (automatic capture)', () => {
+    it('authorises once, posts the ledger entry, and emits payment.succeeded', async () => {
+      const input = paymentInput();
+      const before = await clearing();
+      const result = await withWorker(async (q) => (await start(input, q)).result());
+      expect(result).toMatchObject({ paymentId: input.paymentId, status: 'succeeded', ledgerEntryId: expect.any(String) });
+      expect(await row(input.paymentId)).toMatchObject({ status: 'succeeded', ledger_entry_id: result.ledgerEntryId });
+      expect(await clearing()).toBe(before + 2500);
+      expect(await events(input.paymentId)).toEqual(['payment.succeeded']);
+      expect(provider.callsFor(input.paymentId)).toMatchObject({ authorize: 1, capture: 0 });
+    });
+  });
+
+  describe('when the card is declined', () => {
+    it('fails with PaymentDeclined caused by ProviderDeclined, posts nothing, emits payment.failed', async () => {
+      const input = paymentInput({ paymentMethod: 'pm_card_chargeDeclined' });
+      const before = await clearing();
+      const err = await withWorker((q) => failureOf(start(input, q).then((h) => h.result())));
+      expectFailure(err, PAYMENT_FAILURES.declined, 'ProviderDeclined');
+      expect(await row(input.paymentId)).toMatchObject({ status: 'failed', failure_code: PAYMENT_FAILURES.declined, ledger_entry_id: null });
+      expect(await entriesFor(input.paymentId)).toEqual([]);
+      expect(await clearing()).toBe(before);
+      expect(await events(input.paymentId)).toEqual(['payment.failed']);
+      expect(provider.callsFor(input.paymentId).authorize).toBe(1); // not retried
+    });
+  });
+
+  describe('when the provider is out for a while', () => {
+    it('retries and succeeds once it answers', async () => {
+      const input = paymentInput();
+      provider.inject(input.paymentId, { method: 'authorize', kind: 'unavailable', times: 2 });
+      const result = await withWorker(async (q) => (await start(input, q)).result());
+      expect(result.status).toBe('succeeded');
+      expect(provider.callsFor(input.paymentId).authorize).toBe(3);
+    });
+  });
+
+  describe('when the provider stays out past the retry budget', () => {
+    it('fails with PaymentProviderUnavailable, having charged nothing', async () => {
+      const input = paymentInput();
+      provider.inject(input.paymentId, { method: 'authorize', kind: 'unavailable', times: Infinity });
+      const err = await withWorker((q) => failureOf(start(input, q).then((h) => h.result())));
+      expectFailure(err, PAYMENT_FAILURES.providerUnavailable, 'ProviderUnavailable');
+      expect(provider.callsFor(input.paymentId).authorize).toBe(6);
+      expect(await provider.findIntent(input.paymentId)).toBeUndefined();
+      expect(await row(input.paymentId)).toMatchObject({ status: 'failed' });
+    });
+  });
+
+  describe('when the ledger fails after the capture', () => {
+    it('refunds the charge and fails with PaymentLedgerFailed', async () => {
+      const input = paymentInput();
+      const before = await clearing();
+      const err = await withWorker((q) => failureOf(start(input, q).then((h) => h.result())), {
+        postPaymentEntry: async () => {
+          throw ApplicationFailure.nonRetryable('the period is closed', 'LedgerRejected');
+        },
+      });
+      expectFailure(err, PAYMENT_FAILURES.ledgerFailed, 'LedgerRejected');
+      expect(await provider.findIntent(input.paymentId)).toMatchObject({ amountCapturedMinor: 2500, amountRefundedMinor: 2500 });
+      expect(await clearing()).toBe(before);
+      expect(await events(input.paymentId)).toEqual(['payment.failed']);
+    });
+
+    it('reverses the posted entry and refunds when completing fails', async () => {
+      const input = paymentInput();
+      const before = await clearing();
+      const err = await withWorker((q) => failureOf(start(input, q).then((h) => h.result())), {
+        completePayment: async () => {
+          throw ApplicationFailure.nonRetryable('cannot complete', 'LedgerRejected');
+        },
+      });
+      expectFailure(err, PAYMENT_FAILURES.ledgerFailed, 'LedgerRejected');
+      const entries = await entriesFor(input.paymentId);
+      expect(entries).toHaveLength(2);
+      expect(entries.filter((e) => e.reverses)).toHaveLength(1);
+      expect(await clearing()).toBe(before);
+      expect(await provider.findIntent(input.paymentId)).toMatchObject({ amountRefundedMinor: 2500 });
+    });
+  });
+
+  describe('when screening asks for a review', () => {
+    it('waits for ops, and goes through when approved', async () => {
+      const input = paymentInput({ amountMinor: REVIEW_AT });
+      const result = await withWorker(async (q) => {
+        const handle = await start(input, q);
+        await untilStatus(handle, 'in_review');
+        expect((await row(input.paymentId)).status).toBe('in_review');
+        await handle.executeUpdate(reviewPayment, { args: [{ decision: 'approve', reviewerId: 'ops-1' }] });
+        return handle.result();
+      });
+      expect(result.status).toBe('succeeded');
+    });
+
+    it('fails with PaymentReviewRejected when ops reject it', async () => {
+      const input = paymentInput({ amountMinor: REVIEW_AT });
+      const err = await withWorker(async (q) => {
+        const handle = await start(input, q);
+        await untilStatus(handle, 'in_review');
+        await handle.executeUpdate(reviewPayment, { args: [{ decision: 'reject', reviewerId: 'ops-1' }] });
+        return failureOf(handle.result());
+      });
+      expectFailure(err, PAYMENT_FAILURES.reviewRejected);
+      expect(provider.callsFor(input.paymentId).authorize).toBe(0);
+    });
+
+    it('declines it when nobody decides in time', async () => {
+      const input = paymentInput({ amountMinor: REVIEW_AT, reviewTimeoutSeconds: 3600 });
+      const err = await withWorker(async (q) => {
+        const handle = await start(input, q);
+        await untilStatus(handle, 'in_review');
+        await env.sleep('2 hours');
+        return failureOf(handle.result());
+      });
+      expectFailure(err, PAYMENT_FAILURES.reviewTimedOut);
+    });
+
+    it('refuses a review update that is not valid now', async () => {
+      const input = paymentInput();
+      await withWorker(async (q) => {
+        const handle = await start(input, q);
+        await handle.result();
+        await expect(handle.executeUpdate(reviewPayment, { args: [{ decision: 'approve', reviewerId: 'ops-1' }] })).rejects.toThrow();
+      });
+    });
+
+    it('rejects a payment from a denied customer without review', async () => {
+      const err = await withWorker((q) => failureOf(start(paymentInput({ customerId: 'cus_denied' }), q).then((h) => h.result())));
+      expectFailure(err, PAYMENT_FAILURES.riskRejected);
+    });
+  });
+
+  describe('with manual capture', () => {
+    it('holds the amount while authorised, and captures on request', async () => {
+      const input = paymentInput({ captureMethod: 'manual' });
+      const availableBefore = await withTenant(db, tenantId, (tx) => availableBalance(tx, 'provider_clearing', 'EUR'));
+      const result = await withWorker(async (q) => {
+        const handle = await start(input, q);
+        await untilStatus(handle, 'authorized');
+        expect(await withTenant(db, tenantId, (tx) => availableBalance(tx, 'provider_clearing', 'EUR'))).toBe(availableBefore - 2500);
+        expect(await handle.executeUpdate(capturePayment)).toMatchObject({ status: 'succeeded', capturedMinor: 2500 });
+        return handle.result();
+      });
+      expect(result.status).toBe('succeeded');
+      expect(provider.callsFor(input.paymentId).capture).toBe(1);
+      expect(await withTenant(db, tenantId, (tx) => availableBalance(tx, 'provider_clearing', 'EUR'))).toBe(availableBefore + 2500);
+    });
+
+    it('releases the authorisation when cancelled', async () => {
+      const input = paymentInput({ captureMethod: 'manual' });
+      const result = await withWorker(async (q) => {
+        const handle = await start(input, q);
+        await untilStatus(handle, 'authorized');
+        await handle.executeUpdate(cancelPayment);
+        return handle.result();
+      });
+      expect(result.status).toBe('canceled');
+      expect(await provider.findIntent(input.paymentId)).toMatchObject({ status: 'canceled' });
+      expect(await row(input.paymentId)).toMatchObject({ status: 'canceled' });
+      expect(await events(input.paymentId)).toEqual(['payment.failed']);
+      expect(await entriesFor(input.paymentId)).toEqual([]);
+    });
+
+    it('releases the authorisation when it expires uncaptured', async () => {
+      const input = paymentInput({ captureMethod: 'manual', authorizationTtlSeconds: 24 * 3600 });
+      const result = await withWorker(async (q) => {
+        const handle = await start(input, q);
+        await untilStatus(handle, 'authorized');
+        await env.sleep('25 hours');
+        return handle.result();
+      });
+      expect(result.status).toBe('expired');
+      expect(await provider.findIntent(input.paymentId)).toMatchObject({ status: 'canceled' });
+      const hold = await withTenant(db, tenantId, async (tx) => (await tx.query("SELECT status FROM ledger_holds WHERE source_id = $1", [input.paymentId])).rows[0]);
+      expect(hold).toEqual({ status: 'expired' });
+    });
+
+    it('captures once, however often it is asked', async () => {
+      const input = paymentInput({ captureMethod: 'manual' });
+      await withWorker(async (q) => {
+        const handle = await start(input, q);
+        await untilStatus(handle, 'authorized');
+        const both = await Promise.allSettled([handle.executeUpdate(capturePayment), handle.executeUpdate(capturePayment)]);
+        expect(both.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(1);
+        await handle.result();
+        await expect(handle.executeUpdate(capturePayment)).rejects.toThrow();
+      });
+      expect(provider.callsFor(input.paymentId).capture).toBe(1);
+    });
+
+    it('refuses a capture before the payment is authorised', async () => {
+      const input = paymentInput({ captureMethod: 'manual', amountMinor: REVIEW_AT });
+      await withWorker(async (q) => {
+        const handle = await start(input, q);
+        await untilStatus(handle, 'in_review');
+        const refused = await handle.executeUpdate(capturePayment).catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+        expect((refused as WorkflowUpdateFailedError).cause?.message).toMatch(/in_review; it cannot be captured now/);
+        await handle.executeUpdate(cancelPayment);
+        expect(await handle.result()).toMatchObject({ status: 'canceled' });
+      });
+      expect(provider.callsFor(input.paymentId).authorize).toBe(0);
+    });
+  });
+});

@@ -1,0 +1,2 @@
+// The `payments` task queue's workflows (bundled by the worker from this file).
+export { PaymentSaga } from './payment.workflow';
