@@ -3,3 +3,4 @@ export { FaultInjectingProvider } from './provider/fault-injection';
 export type { PaymentProvider, ProviderIntent } from './provider/port';
 export { StripeMockSandboxProvider } from './provider/sandbox';
 export { StripeProvider, stripeClient } from './provider/stripe';
+export { createRefundActivities, REFUND_REJECTED, type RefundActivities, type RefundRequest } from './refund.activities';

@@ -6,11 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createPaymentActivities, FaultInjectingProvider, StripeMockSandboxProvider, stripeClient, type PaymentActivities } from '../../../activities/payments';
+import { createPaymentActivities, createRefundActivities, FaultInjectingProvider, REFUND_REJECTED, StripeMockSandboxProvider, stripeClient, type PaymentActivities } from '../../../activities/payments';
 import { createPool, withTenant, type Pool } from '../../../platform/db/pool';
 import { accountBalance, availableBalance } from '../../../platform/ledger';
 import { createDataConverter } from '../../../platform/temporal/client';
-import { PaymentSaga } from '../../../workflows/payments';
+import { PaymentSaga, RefundWorkflow } from '../../../workflows/payments';
+import type { RefundActivities } from '../../../activities/payments';
+import { refundWorkflowId } from '../../../workflows/payments/refund.workflow';
 import {
   cancelPayment,
   capturePayment,
@@ -71,9 +73,9 @@ async function createPaymentRow(input: PaymentInput) {
   );
 }
 
-async function withWorker<T>(fn: (taskQueue: string) => Promise<T>, overrides: Partial<PaymentActivities> = {}): Promise<T> {
+async function withWorker<T>(fn: (taskQueue: string) => Promise<T>, overrides: Partial<PaymentActivities & RefundActivities> = {}): Promise<T> {
   const taskQueue = `${cfg.TEMPORAL_TASK_QUEUE_PREFIX}payments-${randomUUID()}`;
-  const activities = { ...createPaymentActivities({ db, provider, risk: { maxAmountMinor: 1_000_000, reviewAmountMinor: REVIEW_AT, velocityPerHour: 1000, deniedCustomers: new Set(['cus_denied']) } }), ...overrides };
+  const activities = { ...createRefundActivities({ db, provider }), ...createPaymentActivities({ db, provider, risk: { maxAmountMinor: 1_000_000, reviewAmountMinor: REVIEW_AT, velocityPerHour: 1000, deniedCustomers: new Set(['cus_denied']) } }), ...overrides };
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities, dataConverter: createDataConverter(cfg) });
   return worker.runUntil(fn(taskQueue));
 }
@@ -312,6 +314,67 @@ describe('PaymentSaga', () => {
         expect(await handle.result()).toMatchObject({ status: 'canceled' });
       });
       expect(provider.callsFor(input.paymentId).authorize).toBe(0);
+    });
+  });
+
+  describe('refunds', () => {
+    const refund = (q: string, paymentId: string, amountMinor: number) => {
+      const refundId = randomUUID();
+      return env.client.workflow.execute(RefundWorkflow, {
+        workflowId: refundWorkflowId(tenantId, refundId),
+        taskQueue: q,
+        args: [{ refundId, tenantId, paymentId, amountMinor, idempotencyKey: refundId }],
+      });
+    };
+    const refunded = (paymentId: string) =>
+      withTenant(db, tenantId, async (tx) => Number((await tx.query('SELECT amount_refunded_minor FROM payments WHERE id = $1', [paymentId])).rows[0].amount_refunded_minor));
+
+    it('refunds partially, then the rest, and the books follow', async () => {
+      const input = paymentInput({ amountMinor: 1000 });
+      const before = await clearing();
+      await withWorker(async (q) => {
+        await (await start(input, q)).result();
+        expect((await refund(q, input.paymentId, 300)).status).toBe('succeeded');
+        expect((await refund(q, input.paymentId, 700)).status).toBe('succeeded');
+      });
+      expect(await refunded(input.paymentId)).toBe(1000);
+      expect(await provider.findIntent(input.paymentId)).toMatchObject({ amountRefundedMinor: 1000 });
+      expect(await clearing()).toBe(before);
+    });
+
+    it('refuses a refund beyond what was captured, touching nothing', async () => {
+      const input = paymentInput({ amountMinor: 1000 });
+      const err = await withWorker(async (q) => {
+        await (await start(input, q)).result();
+        await refund(q, input.paymentId, 600);
+        return failureOf(refund(q, input.paymentId, 401));
+      });
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(((err.cause as ActivityFailure).cause as ApplicationFailure).type).toBe(REFUND_REJECTED);
+      expect(await refunded(input.paymentId)).toBe(600);
+      expect(provider.callsFor(input.paymentId).refund).toBe(1);
+    });
+
+    it('lets only one of two concurrent refunds through when together they exceed the capture', async () => {
+      const input = paymentInput({ amountMinor: 1000 });
+      const outcomes = await withWorker(async (q) => {
+        await (await start(input, q)).result();
+        return Promise.allSettled([refund(q, input.paymentId, 600), refund(q, input.paymentId, 600)]);
+      });
+      expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect(await refunded(input.paymentId)).toBe(600);
+      expect(await provider.findIntent(input.paymentId)).toMatchObject({ amountRefundedMinor: 600 });
+    });
+
+    it('releases the reservation when the provider never takes the refund', async () => {
+      const input = paymentInput({ amountMinor: 1000 });
+      provider.inject(input.paymentId, { method: 'refund', kind: 'unavailable', times: Infinity });
+      const err = await withWorker(async (q) => {
+        await (await start(input, q)).result();
+        return failureOf(refund(q, input.paymentId, 400));
+      });
+      expect((err.cause as ApplicationFailure).type).toBe('RefundFailed');
+      expect(await refunded(input.paymentId)).toBe(0);
     });
   });
 });

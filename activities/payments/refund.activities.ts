@@ -1,0 +1,99 @@
+/**
+ * RefundWorkflow's activities. The reservation is the guard: one UPDATE that only succeeds while the payment's
+ * refunded total plus this refund stays within what was captured (and a CHECK constraint behind it), so two
+ * concurrent refunds can never exceed the capture.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Pool } from 'pg';
+import type { Currency } from '../../core/money';
+import { withTenant } from '../../platform/db/pool';
+import { deterministicUuid } from '../../platform/ids';
+import { postJournalEntry } from '../../platform/ledger';
+import { ProviderError, type PaymentProvider } from './provider/port';
+
+export const REFUND_REJECTED = 'RefundRejected';
+
+export interface RefundRequest {
+  refundId: string;
+  tenantId: string;
+  paymentId: string;
+  amountMinor: number;
+  idempotencyKey: string;
+  reason?: string;
+}
+
+export function createRefundActivities({ db, provider }: { db: Pool; provider: PaymentProvider }) {
+  return {
+    async reserveRefund(input: RefundRequest): Promise<{ currency: Currency; providerRef: string }> {
+      return withTenant(db, input.tenantId, async (tx) => {
+        const existing = await tx.query('SELECT 1 FROM payment_refunds WHERE id = $1', [input.refundId]);
+        const payment = await tx.query<{ currency: Currency; provider_ref: string | null }>('SELECT currency, provider_ref FROM payments WHERE id = $1', [input.paymentId]);
+        if (!payment.rows[0]) throw ApplicationFailure.nonRetryable(`no payment ${input.paymentId}`, REFUND_REJECTED);
+        if (existing.rowCount) return { currency: payment.rows[0].currency, providerRef: payment.rows[0].provider_ref! };
+        const reserved = await tx.query(
+          `UPDATE payments SET amount_refunded_minor = amount_refunded_minor + $2, updated_at = now()
+            WHERE id = $1 AND status = 'succeeded' AND amount_refunded_minor + $2 <= amount_captured_minor`,
+          [input.paymentId, input.amountMinor],
+        );
+        if (reserved.rowCount !== 1) {
+          throw ApplicationFailure.nonRetryable('the refund would exceed what is left to refund on this payment', REFUND_REJECTED);
+        }
+        await tx.query(
+          'INSERT INTO payment_refunds (id, tenant_id, payment_id, idempotency_key, amount_minor, reason) VALUES ($1, $2, $3, $4, $5, $6)',
+          [input.refundId, input.tenantId, input.paymentId, input.idempotencyKey, input.amountMinor, input.reason ?? null],
+        );
+        return { currency: payment.rows[0].currency, providerRef: payment.rows[0].provider_ref! };
+      });
+    },
+
+    async refundAtProvider(input: RefundRequest & { providerRef: string }): Promise<string> {
+      try {
+        const { refundRef } = await provider.refund({
+          paymentId: input.paymentId,
+          providerRef: input.providerRef,
+          refundId: input.refundId,
+          amountMinor: input.amountMinor,
+          idempotencyKey: `${input.refundId}:refund`,
+        });
+        return refundRef;
+      } catch (err) {
+        if (err instanceof ProviderError) throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: err.type !== 'ProviderUnavailable' });
+        throw err;
+      }
+    },
+
+    async releaseRefundReservation(input: RefundRequest): Promise<void> {
+      await withTenant(db, input.tenantId, async (tx) => {
+        const failed = await tx.query("UPDATE payment_refunds SET status = 'failed' WHERE id = $1 AND status = 'pending'", [input.refundId]);
+        if (failed.rowCount === 1) {
+          await tx.query('UPDATE payments SET amount_refunded_minor = amount_refunded_minor - $2, updated_at = now() WHERE id = $1', [input.paymentId, input.amountMinor]);
+        }
+      });
+    },
+
+    async postRefundEntry(input: RefundRequest & { workflowId: string; currency: Currency; providerRefundRef: string }): Promise<string> {
+      const entryId = deterministicUuid(input.workflowId, 'refund-entry');
+      await withTenant(db, input.tenantId, async (tx) => {
+        await postJournalEntry(tx, {
+          id: entryId,
+          tenantId: input.tenantId,
+          effectiveAt: new Date(),
+          description: 'Card payment refunded',
+          source: { type: 'refund', id: input.refundId },
+          postings: [
+            { account: { systemKey: 'refunds' }, amount: { amountMinor: input.amountMinor, currency: input.currency } },
+            { account: { systemKey: 'provider_clearing' }, amount: { amountMinor: -input.amountMinor, currency: input.currency } },
+          ],
+        });
+        await tx.query("UPDATE payment_refunds SET status = 'succeeded', provider_ref = $2, ledger_entry_id = $3 WHERE id = $1", [
+          input.refundId,
+          input.providerRefundRef,
+          entryId,
+        ]);
+      });
+      return entryId;
+    },
+  };
+}
+
+export type RefundActivities = ReturnType<typeof createRefundActivities>;
