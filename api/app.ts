@@ -19,6 +19,8 @@ import { DomainError } from './errors';
 import { identityRoutes } from './identity/routes';
 import { IdentityService } from './identity/service';
 import { authenticate } from './middleware/authenticate';
+import { paymentRoutes } from './payments/routes';
+import { PaymentsService } from './payments/service';
 import { jsonBody } from './middleware/json-body';
 import { problemDetails } from './middleware/problem';
 import { rateLimit } from './middleware/rate-limit';
@@ -45,7 +47,14 @@ export interface ApiDeps {
 export function apiRoutes(deps: ApiDeps): AnyRoute[] {
   const identity = new IdentityService({ db: deps.db, jwt: deps.jwt, sessions: deps.sessions, config: deps.config });
   const codec = new AesGcmPayloadCodec(deps.config.PAYLOAD_ENCRYPTION_KEYS, deps.config.PAYLOAD_ENCRYPTION_KEY_ID);
-  const routes: AnyRoute[] = [...healthRoutes(deps.probes), ...identityRoutes(identity, deps.jwt), ...smokeRoutes(deps), ...codecRoutes(codec)];
+  const payments = new PaymentsService({ db: deps.db, temporal: deps.temporal, config: deps.config });
+  const routes: AnyRoute[] = [
+    ...healthRoutes(deps.probes),
+    ...identityRoutes(identity, deps.jwt),
+    ...paymentRoutes(payments),
+    ...smokeRoutes(deps),
+    ...codecRoutes(codec),
+  ];
   let document: unknown;
   const docs = docsRoutes(() => (document ??= openApiDocument([...routes, ...docs], { title: 'FinFlow API', version: '0.1.0' })));
   return [...routes, ...docs];

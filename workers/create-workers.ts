@@ -1,7 +1,25 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import { StripeMockSandboxProvider, StripeProvider, stripeClient, type PaymentProvider, type RiskPolicy } from '../activities/payments';
 import type { Config } from '../platform/config';
 import { createDataConverter, taskQueue, temporalConnectionOptions, type TaskQueueName } from '../platform/temporal/client';
 import { TASK_QUEUE_DEFINITIONS, type WorkerDeps } from './task-queues';
+
+/** The payment provider from config: Stripe test mode with a key, else the stripe-mock sandbox. */
+export function paymentProvider(cfg: Config, db: Pool): PaymentProvider {
+  return cfg.STRIPE_API_KEY
+    ? new StripeProvider(stripeClient({ apiKey: cfg.STRIPE_API_KEY, mockUrl: cfg.STRIPE_MOCK_URL }))
+    : new StripeMockSandboxProvider(stripeClient({ mockUrl: cfg.STRIPE_MOCK_URL }), db);
+}
+
+export function riskPolicy(cfg: Config): RiskPolicy {
+  return {
+    maxAmountMinor: cfg.RISK_MAX_AMOUNT_MINOR,
+    reviewAmountMinor: cfg.RISK_REVIEW_AMOUNT_MINOR,
+    velocityPerHour: cfg.RISK_VELOCITY_PER_HOUR,
+    deniedCustomers: new Set(cfg.RISK_DENY_CUSTOMERS ?? []),
+  };
+}
 
 export async function connectWorker(cfg: Config): Promise<NativeConnection> {
   return NativeConnection.connect(temporalConnectionOptions(cfg));

@@ -5,7 +5,7 @@ import { createPool } from '../platform/db/pool';
 import { startHealthServer } from '../platform/health/server';
 import { createLogger } from '../platform/logger';
 import { temporalLogger } from '../platform/temporal/logger';
-import { connectWorker, createWorkers } from './create-workers';
+import { connectWorker, createWorkers, paymentProvider, riskPolicy } from './create-workers';
 
 async function main() {
   const cfg = loadConfigOrExit();
@@ -13,7 +13,7 @@ async function main() {
   Runtime.install({ logger: temporalLogger(log) });
   const db = createPool(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
   const connection = await connectWorker(cfg);
-  const workers = await createWorkers(cfg, connection, { db }, cfg.WORKER_TASK_QUEUES);
+  const workers = await createWorkers(cfg, connection, { db, provider: paymentProvider(cfg, db), risk: riskPolicy(cfg) }, cfg.WORKER_TASK_QUEUES);
   log.info({ taskQueues: workers.map((w) => w.options.taskQueue), namespace: cfg.TEMPORAL_NAMESPACE }, 'workers polling');
   const health = cfg.HEALTH_PORT ? startHealthServer(cfg.HEALTH_PORT, () => workers.every((w) => w.getState() === 'RUNNING')) : undefined;
   await Promise.all(workers.map((w) => w.run()));

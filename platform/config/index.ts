@@ -87,7 +87,18 @@ const fields = z.object({
     TEMPORAL_TASK_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'only [A-Za-z0-9._-]').default(''),
 
     /** Which task queues this worker process serves (all by default; production runs one deployment per queue). */
-    WORKER_TASK_QUEUES: csv.pipe(z.array(z.enum(['platform']))).default(['platform']),
+    WORKER_TASK_QUEUES: csv.pipe(z.array(z.enum(['platform', 'payments']))).default(['platform', 'payments']),
+
+    /** Risk and AML screening: amounts in minor units of the payment's currency. */
+    RISK_MAX_AMOUNT_MINOR: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(100_000_000),
+    RISK_REVIEW_AMOUNT_MINOR: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(1_000_000),
+    RISK_VELOCITY_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(20),
+    /** Customer ids refused outright (sanctions / deny list), comma-separated. */
+    RISK_DENY_CUSTOMERS: csv.optional(),
+    PAYMENT_REVIEW_TIMEOUT_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
+    PAYMENT_AUTHORIZATION_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(7 * 24 * 3600),
+    /** How long POST /api/payments waits for the saga's decision before answering 202. */
+    PAYMENT_SYNC_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(3000),
 
     /** Ed25519 signing keys for access tokens: `kid:<base64 PKCS#8 DER>`, comma-separated; keep retired keys until their tokens expire. */
     AUTH_JWT_KEYS: z.string().min(1),

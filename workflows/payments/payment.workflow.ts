@@ -132,11 +132,13 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
     state.providerRef = authorized.providerRef;
     const releaseAuthorization: Compensation = { name: 'release authorisation', run: () => compensating.releaseAuthorization({ tenantId, paymentId }) };
     compensations.push(releaseAuthorization);
+    const awaitingCapture = input.captureMethod === 'manual' && authorized.status === 'requires_capture';
+    // Accept capture before anyone can read "authorized" from the database.
+    if (awaitingCapture) setStatus('authorized');
     await bookkeeping.recordAuthorization({ tenantId, paymentId, providerRef: authorized.providerRef, authorizationTtlSeconds: input.authorizationTtlSeconds });
 
     // 3. Capture: at once, or when the client asks before the authorisation expires.
-    if (input.captureMethod === 'manual' && authorized.status === 'requires_capture') {
-      setStatus('authorized');
+    if (awaitingCapture) {
       const asked = await condition(() => captureRequested || cancelRequested, input.authorizationTtlSeconds * 1000);
       if (!asked || cancelRequested) {
         await compensating.releaseAuthorization({ tenantId, paymentId, holdOutcome: asked ? 'released' : 'expired' });

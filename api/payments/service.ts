@@ -1,0 +1,263 @@
+/**
+ * The payments context's API side: starting sagas idempotently, reading payments, and driving them
+ * (capture, cancel, review, refunds) through workflow updates. The Idempotency-Key and a hash of the request
+ * are stored with the payment, so a repeat finds the same payment for as long as the payment exists.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Pool, PoolClient } from 'pg';
+import type { Currency } from '../../core/money';
+import type { Config } from '../../platform/config';
+import { withTenant } from '../../platform/db/pool';
+import { appendToOutbox } from '../../platform/events/outbox';
+import { deterministicUuid } from '../../platform/ids';
+import { taskQueue } from '../../platform/temporal/client';
+import { cancelPayment, capturePayment, PAYMENT_WORKFLOW_TYPE, paymentWorkflowId, reviewPayment, type PaymentInput } from '../../workflows/payments/payment.contract';
+import { REFUND_WORKFLOW_TYPE, refundWorkflowId, type RefundResult } from '../../workflows/payments/refund.workflow';
+import { DomainError } from '../errors';
+import type { Principal } from '../middleware/authenticate';
+
+export interface CreatePaymentBody {
+  amountMinor: number;
+  currency: Currency;
+  customerId: string;
+  paymentMethod: string;
+  captureMethod: 'automatic' | 'manual';
+  invoiceRef?: string;
+  metadata?: Record<string, string>;
+}
+
+interface PaymentRow {
+  id: string;
+  request_hash: Buffer;
+  status: string;
+  customer_id: string;
+  amount_minor: string;
+  currency: Currency;
+  capture_method: 'automatic' | 'manual';
+  failure_code: string | null;
+  amount_captured_minor: string;
+  amount_refunded_minor: string;
+  invoice_ref: string | null;
+  metadata: Record<string, string>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** Where a payment rests until someone acts: no need to keep the caller waiting. */
+const SETTLED = new Set(['succeeded', 'failed', 'canceled', 'expired', 'authorized', 'in_review']);
+
+export function paymentView(r: PaymentRow) {
+  return {
+    id: r.id,
+    status: r.status,
+    amountMinor: Number(r.amount_minor),
+    currency: r.currency,
+    customerId: r.customer_id,
+    captureMethod: r.capture_method,
+    failureCode: r.failure_code,
+    amountCapturedMinor: Number(r.amount_captured_minor),
+    amountRefundedMinor: Number(r.amount_refunded_minor),
+    invoiceRef: r.invoice_ref,
+    metadata: r.metadata,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+}
+export type PaymentView = ReturnType<typeof paymentView>;
+
+function canonicalHash(body: CreatePaymentBody): Buffer {
+  const ordered = (v: unknown): unknown =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, ordered((v as Record<string, unknown>)[k])])) : v;
+  return createHash('sha256').update(JSON.stringify(ordered(body))).digest();
+}
+
+export class PaymentsService {
+  constructor(private readonly deps: { db: Pool; temporal: Client; config: Config }) {}
+
+  async create(principal: Principal, idempotencyKey: string, body: CreatePaymentBody): Promise<{ payment: PaymentView; settled: boolean }> {
+    const hash = canonicalHash(body);
+    const tenantId = principal.tenantId;
+    let paymentId: string;
+    try {
+      paymentId = await withTenant(this.deps.db, tenantId, async (tx) => {
+        const existing = await this.byKey(tx, idempotencyKey);
+        if (existing) return this.sameRequest(existing, hash);
+        const id = randomUUID();
+        await tx.query(
+          `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method, invoice_ref, metadata)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+          [id, tenantId, idempotencyKey, hash, body.customerId, body.amountMinor, body.currency, body.captureMethod, body.invoiceRef ?? null, body.metadata ?? {}],
+        );
+        await appendToOutbox(tx, {
+          eventId: deterministicUuid(id, 'payment.created'),
+          type: 'payment.created',
+          tenantId,
+          aggregateType: 'payment',
+          aggregateId: id,
+          data: { paymentId: id, customerId: body.customerId, amountMinor: body.amountMinor, currency: body.currency, status: 'pending' },
+        });
+        return id;
+      });
+    } catch (err) {
+      // Two first requests with one key raced: the loser finds the winner's payment.
+      if ((err as { code?: string }).code !== '23505') throw err;
+      paymentId = await withTenant(this.deps.db, tenantId, async (tx) => this.sameRequest((await this.byKey(tx, idempotencyKey))!, hash));
+    }
+    await this.ensureStarted(tenantId, paymentId, body);
+    return this.waitForDecision(principal, paymentId);
+  }
+
+  async get(principal: Principal, paymentId: string): Promise<PaymentView> {
+    const row = await withTenant(this.deps.db, principal.tenantId, async (tx) => (await tx.query<PaymentRow>('SELECT * FROM payments WHERE id = $1', [paymentId])).rows[0]);
+    if (!row) throw new DomainError('not-found', `No payment ${paymentId}`);
+    return paymentView(row);
+  }
+
+  async list(principal: Principal, q: { status?: string; customerId?: string; limit: number; cursor?: string }) {
+    let after: { t: string; id: string } | undefined;
+    if (q.cursor) {
+      try {
+        after = JSON.parse(Buffer.from(q.cursor, 'base64url').toString('utf8')) as { t: string; id: string };
+        if (typeof after.t !== 'string' || typeof after.id !== 'string' || Number.isNaN(Date.parse(after.t))) throw new Error('bad cursor');
+      } catch {
+        throw new DomainError('validation-error', 'The cursor is not one this API issued', { errors: [{ path: 'query.cursor', message: 'invalid cursor' }] });
+      }
+    }
+    const rows = await withTenant(this.deps.db, principal.tenantId, async (tx) =>
+      (
+        await tx.query<PaymentRow>(
+          `SELECT * FROM payments
+            WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR customer_id = $2)
+              AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
+            ORDER BY created_at DESC, id DESC LIMIT $5`,
+          [q.status ?? null, q.customerId ?? null, after?.t ?? null, after?.id ?? null, q.limit + 1],
+        )
+      ).rows,
+    );
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    const nextCursor = rows.length > q.limit && last ? Buffer.from(JSON.stringify({ t: last.created_at.toISOString(), id: last.id })).toString('base64url') : null;
+    return { data: page.map(paymentView), nextCursor };
+  }
+
+  async capture(principal: Principal, paymentId: string) {
+    await this.get(principal, paymentId);
+    await this.update(principal.tenantId, paymentId, (h) => h.executeUpdate(capturePayment));
+    return this.get(principal, paymentId);
+  }
+
+  async cancel(principal: Principal, paymentId: string) {
+    await this.get(principal, paymentId);
+    await this.update(principal.tenantId, paymentId, (h) => h.executeUpdate(cancelPayment));
+    return this.get(principal, paymentId);
+  }
+
+  async review(principal: Principal, paymentId: string, decision: 'approve' | 'reject') {
+    await this.get(principal, paymentId);
+    const reviewerId = principal.kind === 'user' ? principal.userId : principal.apiKeyId;
+    await this.update(principal.tenantId, paymentId, (h) => h.executeUpdate(reviewPayment, { args: [{ decision, reviewerId }] }));
+    return this.get(principal, paymentId);
+  }
+
+  async refund(principal: Principal, paymentId: string, idempotencyKey: string, body: { amountMinor?: number; reason?: string }) {
+    const payment = await this.get(principal, paymentId);
+    if (payment.status !== 'succeeded') throw new DomainError('conflict', `A ${payment.status} payment cannot be refunded`);
+    const amountMinor = body.amountMinor ?? payment.amountCapturedMinor - payment.amountRefundedMinor;
+    if (amountMinor <= 0) throw new DomainError('unprocessable-entity', 'Nothing is left to refund on this payment');
+    const refundId = deterministicUuid(principal.tenantId, paymentId, 'refund', idempotencyKey);
+    const handle = await this.deps.temporal.workflow
+      .start(REFUND_WORKFLOW_TYPE, {
+        workflowId: refundWorkflowId(principal.tenantId, refundId),
+        taskQueue: taskQueue(this.deps.config, 'payments'),
+        args: [{ refundId, tenantId: principal.tenantId, paymentId, amountMinor, idempotencyKey, reason: body.reason }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        staticSummary: `Refund ${amountMinor} ${payment.currency} of payment ${paymentId}`,
+      })
+      .catch(async (err: unknown) => {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return this.deps.temporal.workflow.getHandle(refundWorkflowId(principal.tenantId, refundId));
+        throw err;
+      });
+    try {
+      const result = await Promise.race([
+        handle.result() as Promise<RefundResult>,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), this.deps.config.PAYMENT_SYNC_WAIT_MS)),
+      ]);
+      return { refundId, amountMinor, status: result ? 'succeeded' : 'pending', settled: Boolean(result) };
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) {
+        const type = err.cause instanceof ApplicationFailure ? err.cause.type : (err.cause?.cause as ApplicationFailure | undefined)?.type;
+        if (type === 'RefundRejected') throw new DomainError('unprocessable-entity', 'The refund exceeds what is left to refund on this payment');
+        return { refundId, amountMinor, status: 'failed', settled: true };
+      }
+      throw err;
+    }
+  }
+
+  private byKey(tx: PoolClient, key: string) {
+    return tx.query<PaymentRow>('SELECT * FROM payments WHERE idempotency_key = $1', [key]).then((r) => r.rows[0]);
+  }
+
+  private sameRequest(existing: PaymentRow, hash: Buffer): string {
+    if (!existing.request_hash.equals(hash)) {
+      throw new DomainError('unprocessable-entity', 'This Idempotency-Key was used with a different request');
+    }
+    return existing.id;
+  }
+
+  private async ensureStarted(tenantId: string, paymentId: string, body: CreatePaymentBody) {
+    const input: PaymentInput = {
+      paymentId,
+      tenantId,
+      customerId: body.customerId,
+      amountMinor: body.amountMinor,
+      currency: body.currency,
+      paymentMethod: body.paymentMethod,
+      captureMethod: body.captureMethod,
+      ...(body.invoiceRef ? { invoiceRef: body.invoiceRef } : {}),
+      reviewTimeoutSeconds: this.deps.config.PAYMENT_REVIEW_TIMEOUT_SECONDS,
+      authorizationTtlSeconds: this.deps.config.PAYMENT_AUTHORIZATION_TTL_SECONDS,
+    };
+    try {
+      await this.deps.temporal.workflow.start(PAYMENT_WORKFLOW_TYPE, {
+        workflowId: paymentWorkflowId(tenantId, paymentId),
+        taskQueue: taskQueue(this.deps.config, 'payments'),
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `Payment of ${body.amountMinor} ${body.currency} (${body.captureMethod} capture)`,
+      });
+    } catch (err) {
+      // A closed saga for this payment (a repeat after it finished): nothing to start.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  private async waitForDecision(principal: Principal, paymentId: string) {
+    const deadline = Date.now() + this.deps.config.PAYMENT_SYNC_WAIT_MS;
+    for (;;) {
+      const payment = await this.get(principal, paymentId);
+      if (SETTLED.has(payment.status) || Date.now() >= deadline) return { payment, settled: SETTLED.has(payment.status) };
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private async update(tenantId: string, paymentId: string, run: (h: ReturnType<Client['workflow']['getHandle']>) => Promise<unknown>) {
+    try {
+      await run(this.deps.temporal.workflow.getHandle(paymentWorkflowId(tenantId, paymentId)));
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw new DomainError('conflict', err.cause?.message ?? 'The payment cannot do that now');
+      const grpcCode = (err as { code?: number }).code;
+      // NOT_FOUND / FAILED_PRECONDITION: the saga has finished (or never ran here) and takes no more updates.
+      if (err instanceof WorkflowNotFoundError || grpcCode === 5 || grpcCode === 9) throw new DomainError('conflict', 'The payment no longer accepts changes');
+      throw err;
+    }
+  }
+}
