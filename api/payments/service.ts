@@ -52,7 +52,9 @@ interface PaymentRow {
 }
 
 /** Where a payment rests until someone acts: no need to keep the caller waiting. */
-const SETTLED = new Set(['succeeded', 'failed', 'canceled', 'expired', 'authorized', 'in_review']);
+const FINAL = new Set(['succeeded', 'failed', 'canceled', 'expired']);
+const settled = (p: { status: string; captureMethod: string }) =>
+  FINAL.has(p.status) || p.status === 'in_review' || (p.status === 'authorized' && p.captureMethod === 'manual');
 
 export function paymentView(r: PaymentRow) {
   return {
@@ -244,7 +246,7 @@ export class PaymentsService {
     const deadline = Date.now() + this.deps.config.PAYMENT_SYNC_WAIT_MS;
     for (;;) {
       const payment = await this.get(principal, paymentId);
-      if (SETTLED.has(payment.status) || Date.now() >= deadline) return { payment, settled: SETTLED.has(payment.status) };
+      if (settled(payment) || Date.now() >= deadline) return { payment, settled: settled(payment) };
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -97,6 +97,9 @@ const fields = z.object({
     RISK_DENY_CUSTOMERS: csv.optional(),
     PAYMENT_REVIEW_TIMEOUT_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
     PAYMENT_AUTHORIZATION_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(7 * 24 * 3600),
+    /** The compliance consumer flags a customer with this many failed payments within the window. */
+    COMPLIANCE_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(3),
+    COMPLIANCE_WINDOW_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24),
     /** How long POST /api/payments waits for the saga's decision before answering 202. */
     PAYMENT_SYNC_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(3000),
 
