@@ -8,6 +8,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { Currency } from '../../core/money';
 import { withTenant } from '../../platform/db/pool';
 import { appendToOutbox } from '../../platform/events/outbox';
+import { failpoint } from '../../platform/failpoints';
 import { deterministicUuid } from '../../platform/ids';
 import { LedgerError, placeHold, postJournalEntry, reverseJournalEntry, settleHold } from '../../platform/ledger';
 import type { PaymentInput } from '../../workflows/payments/payment.contract';
@@ -131,11 +132,13 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
     },
 
     async captureCharge(input: { tenantId: string; paymentId: string; providerRef: string }): Promise<ProviderIntent> {
-      return providerStep(async () => {
+      const captured = await providerStep(async () => {
         const intent = await provider.findIntent(input.paymentId);
         if (intent?.status === 'succeeded') return intent; // captured already (automatic capture, or a retry)
         return provider.capture({ paymentId: input.paymentId, providerRef: input.providerRef, idempotencyKey: `${input.paymentId}:capture` });
       });
+      failpoint('after-provider-capture'); // the money has moved; the ledger does not know yet
+      return captured;
     },
 
     async releaseAuthorization(input: { tenantId: string; paymentId: string; holdOutcome?: 'released' | 'expired' }): Promise<void> {

@@ -58,6 +58,7 @@ export class StripeMockSandboxProvider implements PaymentProvider {
   async authorize(input: AuthorizeInput): Promise<ProviderIntent> {
     const existing = await this.findIntent(input.paymentId);
     if (existing) return existing;
+    await this.logCall(input.paymentId, 'authorize');
     await this.wire.authorize(input); // validated by stripe-mock; its canned answer carries no state
     const decline = DECLINES[input.paymentMethod];
     if (decline) throw new ProviderError(PROVIDER_DECLINED, 'The card was declined', decline);
@@ -73,16 +74,19 @@ export class StripeMockSandboxProvider implements PaymentProvider {
   }
 
   async capture(input: { paymentId: string; providerRef: string; idempotencyKey: string }): Promise<ProviderIntent> {
+    await this.logCall(input.paymentId, 'capture');
     await this.wire.capture(input);
     return this.transition(input.paymentId, 'requires_capture', 'succeeded', 'amount_captured_minor = amount_minor');
   }
 
   async cancel(input: { paymentId: string; providerRef: string; idempotencyKey: string }): Promise<ProviderIntent> {
+    await this.logCall(input.paymentId, 'cancel');
     await this.wire.cancel(input);
     return this.transition(input.paymentId, 'requires_capture', 'canceled');
   }
 
   async refund(input: { paymentId: string; providerRef: string; refundId: string; amountMinor: number; idempotencyKey: string }) {
+    await this.logCall(input.paymentId, 'refund');
     await this.wire.refund(input).catch(classify);
     return inTransaction(this.db, async (tx) => {
       const done = await tx.query<{ refund_ref: string }>('SELECT refund_ref FROM provider_sandbox.refunds WHERE refund_id = $1', [input.refundId]);
@@ -104,6 +108,10 @@ export class StripeMockSandboxProvider implements PaymentProvider {
       await tx.query('UPDATE provider_sandbox.intents SET amount_refunded_minor = amount_refunded_minor + $2 WHERE payment_id = $1', [input.paymentId, input.amountMinor]);
       return { refundRef };
     });
+  }
+
+  private async logCall(paymentId: string, method: 'authorize' | 'capture' | 'cancel' | 'refund') {
+    await this.db.query('INSERT INTO provider_sandbox.calls (payment_id, method) VALUES ($1, $2)', [paymentId, method]);
   }
 
   private async transition(paymentId: string, from: string, to: string, extra = ''): Promise<ProviderIntent> {
