@@ -89,11 +89,12 @@ describe('payments under crashes', () => {
       // The worker really died at the failpoint, more than once, and was restarted.
       expect(processes[0]!.deaths.filter((d) => d === 'SIGKILL').length).toBeGreaterThanOrEqual(2);
 
-      // At most one charge per payment at the provider.
+      // At most one charge per payment at the provider (each performed operation is logged atomically with it).
       const calls = await db.query<{ payment_id: string; charges: number }>(
-        "SELECT payment_id, count(*)::int AS charges FROM provider_sandbox.calls WHERE payment_id = ANY($1) AND method IN ('authorize', 'capture') GROUP BY payment_id",
+        "SELECT payment_id, count(*)::int AS charges FROM provider_sandbox.calls WHERE payment_id = ANY($1) AND method IN ('charge', 'capture') GROUP BY payment_id",
         [ids],
       );
+      expect(calls.rows).toHaveLength(45);
       expect(Math.max(...calls.rows.map((r) => r.charges))).toBe(1);
 
       // Captured minus refunded at the provider equals the clearing account in the ledger.

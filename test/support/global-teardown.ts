@@ -11,6 +11,9 @@ export default async function globalTeardown(): Promise<void> {
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  } catch (err) {
+    // Backends of killed test processes can linger a moment; global-setup drops stale test databases later.
+    console.warn(`could not drop ${database} yet: ${(err as Error).message}`);
   } finally {
     await admin.end();
   }

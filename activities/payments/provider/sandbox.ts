@@ -51,48 +51,59 @@ export class StripeMockSandboxProvider implements PaymentProvider {
   }
 
   async findIntent(paymentId: string): Promise<ProviderIntent | undefined> {
-    const { rows } = await this.db.query<Row>('SELECT * FROM provider_sandbox.intents WHERE payment_id = $1', [paymentId]);
+    const { rows } = await this.db.query<Row>('SELECT * FROM provider_sandbox.intents WHERE payment_id = $1 ORDER BY created_at LIMIT 1', [paymentId]);
     return rows[0] ? toIntent(rows[0]) : undefined;
   }
 
   async authorize(input: AuthorizeInput): Promise<ProviderIntent> {
-    const existing = await this.findIntent(input.paymentId);
-    if (existing) return existing;
-    await this.logCall(input.paymentId, 'authorize');
     await this.wire.authorize(input); // validated by stripe-mock; its canned answer carries no state
     const decline = DECLINES[input.paymentMethod];
     if (decline) throw new ProviderError(PROVIDER_DECLINED, 'The card was declined', decline);
     const status = input.captureMethod === 'manual' ? 'requires_capture' : 'succeeded';
+    // As Stripe does: one intent per idempotency key, created and charged in one atomic step.
     const { rows } = await this.db.query<Row>(
-      `INSERT INTO provider_sandbox.intents (payment_id, provider_ref, amount_minor, currency, status, amount_captured_minor)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (payment_id) DO UPDATE SET payment_id = EXCLUDED.payment_id
-       RETURNING *`,
-      [input.paymentId, ref('pi', input.paymentId), input.amountMinor, input.currency, status, status === 'succeeded' ? input.amountMinor : 0],
+      `WITH created AS (
+         INSERT INTO provider_sandbox.intents (payment_id, idempotency_key, provider_ref, amount_minor, currency, status, amount_captured_minor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING *
+       ), logged AS (
+         INSERT INTO provider_sandbox.calls (payment_id, method) SELECT payment_id, $8 FROM created
+       )
+       SELECT * FROM created
+       UNION ALL
+       SELECT * FROM provider_sandbox.intents WHERE idempotency_key = $2 AND NOT EXISTS (SELECT 1 FROM created)`,
+      [
+        input.paymentId,
+        input.idempotencyKey,
+        ref('pi', input.idempotencyKey),
+        input.amountMinor,
+        input.currency,
+        status,
+        status === 'succeeded' ? input.amountMinor : 0,
+        status === 'succeeded' ? 'charge' : 'authorize',
+      ],
     );
     return toIntent(rows[0]!);
   }
 
   async capture(input: { paymentId: string; providerRef: string; idempotencyKey: string }): Promise<ProviderIntent> {
-    await this.logCall(input.paymentId, 'capture');
     await this.wire.capture(input);
-    return this.transition(input.paymentId, 'requires_capture', 'succeeded', 'amount_captured_minor = amount_minor');
+    return this.transition(input.providerRef, 'requires_capture', 'succeeded', 'capture', 'amount_captured_minor = amount_minor');
   }
 
   async cancel(input: { paymentId: string; providerRef: string; idempotencyKey: string }): Promise<ProviderIntent> {
-    await this.logCall(input.paymentId, 'cancel');
     await this.wire.cancel(input);
-    return this.transition(input.paymentId, 'requires_capture', 'canceled');
+    return this.transition(input.providerRef, 'requires_capture', 'canceled', 'cancel');
   }
 
   async refund(input: { paymentId: string; providerRef: string; refundId: string; amountMinor: number; idempotencyKey: string }) {
-    await this.logCall(input.paymentId, 'refund');
     await this.wire.refund(input).catch(classify);
     return inTransaction(this.db, async (tx) => {
       const done = await tx.query<{ refund_ref: string }>('SELECT refund_ref FROM provider_sandbox.refunds WHERE refund_id = $1', [input.refundId]);
       if (done.rows[0]) return { refundRef: done.rows[0].refund_ref };
       // Row lock: concurrent refunds of one payment are checked one after the other, as Stripe does.
-      const { rows } = await tx.query<Row>('SELECT * FROM provider_sandbox.intents WHERE payment_id = $1 FOR UPDATE', [input.paymentId]);
+      const { rows } = await tx.query<Row>('SELECT * FROM provider_sandbox.intents WHERE provider_ref = $1 FOR UPDATE', [input.providerRef]);
       const intent = rows[0];
       if (!intent || intent.status !== 'succeeded') throw new ProviderError(PROVIDER_INVALID_REQUEST, 'Nothing captured to refund', 'charge_not_captured');
       if (Number(intent.amount_refunded_minor) + input.amountMinor > Number(intent.amount_captured_minor)) {
@@ -105,21 +116,23 @@ export class StripeMockSandboxProvider implements PaymentProvider {
         refundRef,
         input.amountMinor,
       ]);
-      await tx.query('UPDATE provider_sandbox.intents SET amount_refunded_minor = amount_refunded_minor + $2 WHERE payment_id = $1', [input.paymentId, input.amountMinor]);
+      await tx.query('UPDATE provider_sandbox.intents SET amount_refunded_minor = amount_refunded_minor + $2 WHERE provider_ref = $1', [input.providerRef, input.amountMinor]);
+      await tx.query("INSERT INTO provider_sandbox.calls (payment_id, method) VALUES ($1, 'refund')", [input.paymentId]);
       return { refundRef };
     });
   }
 
-  private async logCall(paymentId: string, method: 'authorize' | 'capture' | 'cancel' | 'refund') {
-    await this.db.query('INSERT INTO provider_sandbox.calls (payment_id, method) VALUES ($1, $2)', [paymentId, method]);
-  }
-
-  private async transition(paymentId: string, from: string, to: string, extra = ''): Promise<ProviderIntent> {
+  /** Moves an intent from one status to another, logging the operation in the same statement. */
+  private async transition(providerRef: string, from: string, to: string, method: 'capture' | 'cancel', extra = ''): Promise<ProviderIntent> {
     const set = extra ? `status = $3, ${extra}` : 'status = $3';
-    await this.db.query(`UPDATE provider_sandbox.intents SET ${set} WHERE payment_id = $1 AND status = $2`, [paymentId, from, to]);
-    const intent = await this.findIntent(paymentId);
-    if (!intent) throw new ProviderError(PROVIDER_INVALID_REQUEST, 'No such payment intent', 'resource_missing');
-    if (intent.status !== to) throw new ProviderError(PROVIDER_INVALID_REQUEST, `The payment intent is ${intent.status}`, 'payment_intent_unexpected_state');
-    return intent;
+    await this.db.query(
+      `WITH moved AS (UPDATE provider_sandbox.intents SET ${set} WHERE provider_ref = $1 AND status = $2 RETURNING payment_id)
+       INSERT INTO provider_sandbox.calls (payment_id, method) SELECT payment_id, $4 FROM moved`,
+      [providerRef, from, to, method],
+    );
+    const { rows } = await this.db.query<Row>('SELECT * FROM provider_sandbox.intents WHERE provider_ref = $1', [providerRef]);
+    if (!rows[0]) throw new ProviderError(PROVIDER_INVALID_REQUEST, 'No such payment intent', 'resource_missing');
+    if (rows[0].status !== to) throw new ProviderError(PROVIDER_INVALID_REQUEST, `The payment intent is ${rows[0].status}`, 'payment_intent_unexpected_state');
+    return toIntent(rows[0]);
   }
 }

@@ -136,6 +136,8 @@ export const postgres: Component = {
       await ensureRole(c, LOCAL_DB.app.user, LOCAL_DB.app.password, 'NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE');
       // The outbox relay reads every tenant's unpublished events, and nothing else (grants in migrations).
       await ensureRole(c, LOCAL_DB.relay.user, LOCAL_DB.relay.password, 'NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE');
+      // Lets the owner drop a test database while killed test processes' connections linger.
+      await c.query(`GRANT pg_signal_backend TO ${LOCAL_DB.owner.user}`);
       const db = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [LOCAL_DB.database]);
       if (!db.rowCount) await c.query(`CREATE DATABASE ${LOCAL_DB.database} OWNER ${LOCAL_DB.owner.user}`);
     } finally {
