@@ -14,6 +14,7 @@ import {
   condition,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -49,6 +50,19 @@ const compensating = proxyActivities<PaymentActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '2 minutes', maximumAttempts: 50 },
 });
 
+const NEXT_STEP: Record<PaymentStatus, string> = {
+  screening: 'risk and AML screening',
+  in_review: 'waiting for an ops review decision (reviewPayment update)',
+  authorizing: 'authorising at the provider',
+  authorized: 'waiting for capture (capturePayment update) or cancellation until the authorisation expires',
+  capturing: 'capturing at the provider',
+  posting: 'posting the ledger entry',
+  succeeded: 'none: the payment is complete',
+  failed: 'none: compensations have run',
+  canceled: 'none: the authorisation was released',
+  expired: 'none: the authorisation expired and was released',
+};
+
 export interface PaymentResult {
   paymentId: string;
   status: 'succeeded' | 'canceled' | 'expired';
@@ -66,7 +80,12 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
   const setStatus = (status: PaymentStatus) => {
     state.status = status;
     upsertSearchAttributes({ [Status.name]: [status] });
+    // Shown in the Web UI; ids, amounts and states only, never personal or card data.
+    setCurrentDetails(
+      [`**Status:** ${status}${state.failureCode ? ` (${state.failureCode})` : ''}`, `**Amount:** ${input.amountMinor} ${input.currency} minor units`, `**Captured:** ${state.capturedMinor}`, `**Next:** ${NEXT_STEP[status]}`].join('\n\n'),
+    );
   };
+  setStatus('screening');
   upsertSearchAttributes({
     [TenantId.name]: [tenantId],
     [CustomerId.name]: [input.customerId],
