@@ -40,4 +40,23 @@ describe('tenant isolation', () => {
     const users = await api.http().get(`/api/users?tenantId=${b.tenantId}`).set(bearer(a.admin.accessToken)).expect(200);
     expect(users.body.data.every((u: { email: string }) => u.email.endsWith(`${a.slug}.test`))).toBe(true);
   });
+
+  it("cannot read, list, capture, cancel or refund another tenant's payment", async () => {
+    const bClient = await apiKeyWithRole(api, b, 'client');
+    const created = await api
+      .http()
+      .post('/api/payments')
+      .set(bearer(bClient.key))
+      .set('Idempotency-Key', `iso-${Date.now()}`)
+      .send({ amountMinor: 500, currency: 'EUR', customerId: 'cus_b', paymentMethod: 'pm_card_visa', captureMethod: 'manual' });
+    expect([201, 202]).toContain(created.status);
+    const id = created.body.id as string;
+    const asA = bearer(a.admin.accessToken);
+    await api.http().get(`/api/payments/${id}`).set(asA).expect(404);
+    for (const action of ['capture', 'cancel']) await api.http().post(`/api/payments/${id}/${action}`).set(asA).expect(404);
+    await api.http().post(`/api/payments/${id}/refunds`).set(asA).set('Idempotency-Key', 'iso-refund').send({}).expect(404);
+    const listed = await api.http().get('/api/payments').set(asA).expect(200);
+    expect(listed.body.data.map((p: { id: string }) => p.id)).not.toContain(id);
+    await api.http().get(`/api/payments/${id}`).set(bearer(bClient.key)).expect(200);
+  });
 });
