@@ -7,10 +7,11 @@ import { startConsumer } from '../../platform/events/consumer';
 import { createKafka } from '../../platform/events/kafka';
 import { appendToOutbox } from '../../platform/events/outbox';
 import { OutboxRelay } from '../../platform/events/outbox-relay';
-import { ensureTopics } from '../../platform/events/topics';
 import { createLogger } from '../../platform/logger';
 import { complianceRecorder } from '../../workers/consumers/compliance';
 import { createTenant, testConfig } from '../support/env';
+import { eventually } from '../support/eventually';
+import { ensureTestTopics } from '../support/kafka';
 
 const cfg = testConfig();
 const log = createLogger({ level: 'silent', service: 'test' });
@@ -23,10 +24,7 @@ let tenantId: string;
 const handled: CloudEvent[] = [];
 
 beforeAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, { prefix: cfg.KAFKA_TOPIC_PREFIX });
-  await admin.disconnect();
+  await ensureTestTopics(kafka, cfg);
   db = createPool(cfg.DATABASE_URL, 4);
   relayPool = createPool(cfg.DATABASE_RELAY_URL, 2);
   tenantId = await createTenant(db);
@@ -62,14 +60,6 @@ async function failPayment(customerId: string): Promise<string> {
   return eventId;
 }
 
-async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await ok()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const failuresOf = (customerId: string) =>
   withTenant(db, tenantId, async (tx) => Number((await tx.query('SELECT count(*) FROM compliance_payment_failures WHERE customer_id = $1', [customerId])).rows[0].count));
@@ -79,10 +69,10 @@ describe('the compliance consumer', () => {
   it('records each payment.failed once and flags a customer at the threshold', async () => {
     const customer = `cus_${randomUUID().slice(0, 8)}`;
     const ids = [await failPayment(customer), await failPayment(customer)];
-    await until('two failures recorded', async () => (await failuresOf(customer)) === 2);
+    await eventually('two failures recorded', async () => (await failuresOf(customer)) === 2);
     expect(await flagOf(customer)).toBeUndefined();
     ids.push(await failPayment(customer));
-    await until('the flag', async () => (await flagOf(customer)) !== undefined);
+    await eventually('the flag', async () => (await flagOf(customer)) !== undefined);
     expect(await flagOf(customer)).toEqual({ failures: 3 });
 
     // A redelivered event changes nothing.

@@ -8,9 +8,11 @@ import type { CloudEvent } from '../../platform/events/cloudevent';
 import { createKafka } from '../../platform/events/kafka';
 import { appendToOutbox } from '../../platform/events/outbox';
 import { OutboxRelay } from '../../platform/events/outbox-relay';
-import { ensureTopics, topicNames } from '../../platform/events/topics';
+import { topicNames } from '../../platform/events/topics';
 import { createLogger } from '../../platform/logger';
 import { createTenant, testConfig } from '../support/env';
+import { eventually } from '../support/eventually';
+import { ensureTestTopics } from '../support/kafka';
 
 const cfg = testConfig();
 const kafka = createKafka(cfg);
@@ -23,10 +25,7 @@ let consumer: Consumer;
 const received: KafkaMessage[] = [];
 
 beforeAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, { prefix: cfg.KAFKA_TOPIC_PREFIX });
-  await admin.disconnect();
+  await ensureTestTopics(kafka, cfg);
   app = createPool(cfg.DATABASE_URL, 2);
   relayPool = createPool(cfg.DATABASE_RELAY_URL, 4);
   tenantId = await createTenant(app);
@@ -59,14 +58,6 @@ async function writeEvents(aggregateId: string, n: number): Promise<string[]> {
 const eventsOf = (aggregateId: string) =>
   received.filter((m) => m.key?.toString() === aggregateId).map((m) => JSON.parse(m.value!.toString()) as CloudEvent<{ eventId: string }>);
 
-async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await predicate()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const unpublished = async (ids: string[]) =>
   Number((await relayPool.query('SELECT count(*) FROM outbox WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL', [ids])).rows[0].count);
@@ -78,7 +69,7 @@ describe('OutboxRelay', () => {
     const relay = new OutboxRelay({ pool: relayPool, kafka, log, topicPrefix: cfg.KAFKA_TOPIC_PREFIX, pollIntervalMs: 200 });
     relay.start();
     try {
-      await until('5 events on Kafka', () => eventsOf(aggregateId).length >= 5);
+      await eventually('5 events on Kafka', () => eventsOf(aggregateId).length >= 5);
     } finally {
       await relay.stop();
     }
@@ -104,7 +95,7 @@ describe('OutboxRelay', () => {
     const relay = new OutboxRelay({ pool: relayPool, kafka, log, topicPrefix: cfg.KAFKA_TOPIC_PREFIX, pollIntervalMs: 200 });
     relay.start();
     try {
-      await until('the backlog on Kafka', () => eventsOf(aggregateId).length >= 3);
+      await eventually('the backlog on Kafka', () => eventsOf(aggregateId).length >= 3);
     } finally {
       await relay.stop();
     }
@@ -117,7 +108,7 @@ describe('OutboxRelay', () => {
     relays.forEach((r) => r.start());
     try {
       const ids = await writeEvents(aggregateId, 20);
-      await until('20 events on Kafka', () => eventsOf(aggregateId).length >= 20);
+      await eventually('20 events on Kafka', () => eventsOf(aggregateId).length >= 20);
       await new Promise((r) => setTimeout(r, 500)); // room for any duplicate to show up
       expect(eventsOf(aggregateId).map((e) => e.id)).toEqual(ids);
     } finally {

@@ -11,10 +11,11 @@ import type { Consumer } from 'kafkajs';
 import { createPool, withTenant, type Pool } from '../../platform/db/pool';
 import type { CloudEvent } from '../../platform/events/cloudevent';
 import { createKafka } from '../../platform/events/kafka';
-import { ensureTopics } from '../../platform/events/topics';
 import { accountBalance } from '../../platform/ledger';
 import { apiKeyWithRole, bearer, registerTenant, startApi, type RegisteredTenant, type TestApi } from '../support/api';
 import { testConfig } from '../support/env';
+import { eventually } from '../support/eventually';
+import { ensureTestTopics } from '../support/kafka';
 import { supervise, type Supervised } from '../support/processes';
 
 const cfg = testConfig();
@@ -28,10 +29,7 @@ let consumer: Consumer;
 const messages: CloudEvent[] = [];
 
 beforeAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, { prefix: cfg.KAFKA_TOPIC_PREFIX });
-  await admin.disconnect();
+  await ensureTestTopics(kafka, cfg);
   api = startApi({ PAYMENT_SYNC_WAIT_MS: '0' });
   db = createPool(cfg.DATABASE_URL, 4);
   tenant = await registerTenant(api);
@@ -48,14 +46,6 @@ afterAll(async () => {
   await db.end();
 });
 
-async function until(what: string, ok: () => Promise<boolean> | boolean, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await ok()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('payments under crashes', () => {
   it('lose nothing and move no money twice when the worker and the relay are killed mid-flight', async () => {
@@ -80,7 +70,7 @@ describe('payments under crashes', () => {
 
       const statuses = () =>
         withTenant(db, tenant.tenantId, async (tx) => (await tx.query<{ id: string; status: string }>('SELECT id, status FROM payments WHERE id = ANY($1::uuid[])', [ids])).rows);
-      await until('every payment final', async () => (await statuses()).every((p) => p.status === 'succeeded' || p.status === 'failed'), 240_000);
+      await eventually('every payment final', async () => (await statuses()).every((p) => p.status === 'succeeded' || p.status === 'failed'), 240_000);
       const final = await statuses();
       const succeeded = final.filter((p) => p.status === 'succeeded').map((p) => p.id);
       expect(succeeded).toHaveLength(45);
@@ -107,7 +97,7 @@ describe('payments under crashes', () => {
       expect(clearing).toBe(succeeded.reduce((sum, id) => sum + 1000 + ids.indexOf(id), 0));
 
       // Every outcome event reaches Kafka; after dedupe by id, exactly one per payment.
-      await until('every outcome on Kafka', () => ids.every((id) => messages.some((m) => m.subject === `payment/${id}` && m.type !== 'payment.created')), 60_000);
+      await eventually('every outcome on Kafka', () => ids.every((id) => messages.some((m) => m.subject === `payment/${id}` && m.type !== 'payment.created')), 60_000);
       expect(processes[1]!.deaths.filter((d) => d === 'SIGKILL').length).toBeGreaterThanOrEqual(1);
       const outcomes = new Map<string, Set<string>>();
       for (const m of messages.filter((m) => ids.includes(m.subject.slice('payment/'.length)) && m.type !== 'payment.created')) {

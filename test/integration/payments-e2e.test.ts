@@ -9,12 +9,13 @@ import { createPool, withTenant, type Pool } from '../../platform/db/pool';
 import type { CloudEvent } from '../../platform/events/cloudevent';
 import { createKafka } from '../../platform/events/kafka';
 import { OutboxRelay } from '../../platform/events/outbox-relay';
-import { ensureTopics } from '../../platform/events/topics';
 import { accountBalance } from '../../platform/ledger';
 import { createLogger } from '../../platform/logger';
 import { connectWorker, createWorkers, paymentProvider, riskPolicy } from '../../workers/create-workers';
 import { apiKeyWithRole, bearer, registerTenant, startApi, type RegisteredTenant, type TestApi } from '../support/api';
 import { testConfig } from '../support/env';
+import { eventually } from '../support/eventually';
+import { ensureTestTopics } from '../support/kafka';
 
 const cfg = testConfig();
 const log = createLogger({ level: 'silent', service: 'test' });
@@ -32,10 +33,7 @@ let clientKey: string;
 const received: CloudEvent[] = [];
 
 beforeAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, { prefix: cfg.KAFKA_TOPIC_PREFIX });
-  await admin.disconnect();
+  await ensureTestTopics(kafka, cfg);
   api = startApi();
   db = createPool(cfg.DATABASE_URL, 6);
   relayPool = createPool(cfg.DATABASE_RELAY_URL, 2);
@@ -63,15 +61,6 @@ afterAll(async () => {
   await relayPool.end();
 });
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const pay = (key: string, body: object) => api.http().post('/api/payments').set(bearer(clientKey)).set('Idempotency-Key', key).send(body);
 const body = (overrides: object = {}) => ({ amountMinor: 1099, currency: 'EUR', customerId: 'cus_e2e', paymentMethod: 'pm_card_visa', ...overrides });
@@ -82,9 +71,9 @@ describe('a payment over HTTP', () => {
     const res = await pay(randomUUID(), body()).expect(201);
     expect(res.body).toMatchObject({ status: 'succeeded', amountMinor: 1099, currency: 'EUR', amountCapturedMinor: 1099 });
     expect(res.headers.location).toBe(`/api/payments/${res.body.id}`);
-    const event = await until('payment.succeeded on Kafka', () => received.find((e) => e.type === 'payment.succeeded' && e.subject === `payment/${res.body.id}`));
+    const event = await eventually('payment.succeeded on Kafka', () => received.find((e) => e.type === 'payment.succeeded' && e.subject === `payment/${res.body.id}`));
     expect(event).toMatchObject({ specversion: '1.0', tenantid: tenant.tenantId, data: { paymentId: res.body.id, amountMinor: 1099, currency: 'EUR', status: 'succeeded' } });
-    await until('payment.created on Kafka', () => received.find((e) => e.type === 'payment.created' && e.subject === `payment/${res.body.id}`));
+    await eventually('payment.created on Kafka', () => received.find((e) => e.type === 'payment.created' && e.subject === `payment/${res.body.id}`));
     expect(await withTenant(db, tenant.tenantId, (tx) => accountBalance(tx, 'provider_clearing', 'EUR'))).toBe(before + 1099);
     await api.http().get(`/api/payments/${res.body.id}`).set(bearer(clientKey)).expect(200);
   });
@@ -92,7 +81,7 @@ describe('a payment over HTTP', () => {
   it('fails cleanly for a declined card: failed status, payment.failed, no ledger entry', async () => {
     const res = await pay(randomUUID(), body({ paymentMethod: 'pm_card_chargeDeclined' })).expect(201);
     expect(res.body).toMatchObject({ status: 'failed', failureCode: 'PaymentDeclined' });
-    await until('payment.failed on Kafka', () => received.find((e) => e.type === 'payment.failed' && e.subject === `payment/${res.body.id}`));
+    await eventually('payment.failed on Kafka', () => received.find((e) => e.type === 'payment.failed' && e.subject === `payment/${res.body.id}`));
     const entries = await withTenant(db, tenant.tenantId, (tx) => tx.query('SELECT 1 FROM journal_entries WHERE source_id = $1', [res.body.id]));
     expect(entries.rowCount).toBe(0);
   });

@@ -7,11 +7,12 @@ import type { CloudEvent } from '../../platform/events/cloudevent';
 import { startConsumer } from '../../platform/events/consumer';
 import { createKafka } from '../../platform/events/kafka';
 import { OutboxRelay } from '../../platform/events/outbox-relay';
-import { ensureTopics } from '../../platform/events/topics';
 import { createLogger } from '../../platform/logger';
 import { TENANT_PROVISIONER, tenantProvisioner } from '../../workers/consumers/tenant-provisioner';
 import { registerTenant, startApi, type TestApi } from '../support/api';
 import { testConfig } from '../support/env';
+import { eventually } from '../support/eventually';
+import { ensureTestTopics } from '../support/kafka';
 
 const cfg = testConfig();
 const log = createLogger({ level: 'silent', service: 'test' });
@@ -25,10 +26,7 @@ let consumer: Consumer;
 const seen: CloudEvent[] = [];
 
 beforeAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, { prefix: cfg.KAFKA_TOPIC_PREFIX });
-  await admin.disconnect();
+  await ensureTestTopics(kafka, cfg);
   api = startApi();
   db = createPool(cfg.DATABASE_URL, 4);
   relayPool = createPool(cfg.DATABASE_RELAY_URL, 2);
@@ -59,26 +57,17 @@ afterAll(async () => {
   await relayPool.end();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('user.registered', () => {
   it('reaches user.events as a CloudEvent without personal data, and provisions the tenant', async () => {
     const tenant = await registerTenant(api);
-    const event = await until('user.registered on Kafka', async () =>
+    const event = await eventually('user.registered on Kafka', async () =>
       seen.find((e) => e.type === 'user.registered' && (e.data as { tenantId: string }).tenantId === tenant.tenantId),
     );
     expect(event).toMatchObject({ specversion: '1.0', tenantid: tenant.tenantId, data: { role: 'admin', tenantSlug: tenant.slug } });
     expect(JSON.stringify(event)).not.toContain(tenant.adminEmail);
 
-    const provisionedAt = await until('provisioned_at', async () =>
+    const provisionedAt = await eventually('provisioned_at', async () =>
       withTenant(db, tenant.tenantId, async (tx) => (await tx.query('SELECT provisioned_at FROM tenants')).rows[0]?.provisioned_at ?? undefined),
     );
     expect(provisionedAt).toBeInstanceOf(Date);
@@ -88,11 +77,11 @@ describe('user.registered', () => {
 
   it('changes nothing when the same event is delivered again', async () => {
     const tenant = await registerTenant(api);
-    const event = await until('user.registered on Kafka', async () =>
+    const event = await eventually('user.registered on Kafka', async () =>
       seen.find((e) => e.type === 'user.registered' && (e.data as { tenantId: string }).tenantId === tenant.tenantId),
     );
     const provision = tenantProvisioner({ db, analytics: mongo.db(cfg.MONGO_DATABASE) });
-    await until('first delivery handled', async () =>
+    await eventually('first delivery handled', async () =>
       withTenant(db, tenant.tenantId, async (tx) => ((await tx.query('SELECT 1 FROM processed_events')).rowCount ? true : undefined)),
     );
     expect(await provision(event)).toBe('duplicate');
