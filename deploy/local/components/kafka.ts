@@ -120,5 +120,14 @@ export const kafka: Component = {
     } finally {
       await a.disconnect();
     }
+    // A fresh broker answers "coordinator is loading" for a while: "up" waits until an idempotent producer
+    // (what the relay uses) can register, so the first real publish does not hit it.
+    const client = new Kafka({ clientId: 'finflow-stack', brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 300 } });
+    const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
+    try {
+      await producer.connect();
+    } finally {
+      await producer.disconnect();
+    }
   },
 };
