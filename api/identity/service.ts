@@ -4,14 +4,14 @@
  * API key id, invitation id) open exactly one row through a transaction-local setting (see the migration).
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { Role } from '../../core/identity/rbac';
 import { generateApiKey } from '../../platform/auth/api-keys';
 import type { JwtKeySet } from '../../platform/auth/jwt';
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../../platform/auth/passwords';
 import type { Session, SessionStore } from '../../platform/auth/sessions';
 import type { Config } from '../../platform/config';
-import { inTransaction, withTenant } from '../../platform/db/pool';
+import { inTransaction, scopeToTenant, withTenant } from '../../platform/db/pool';
 import { appendToOutbox } from '../../platform/events/outbox';
 import { DomainError } from '../errors';
 import type { Principal } from '../middleware/authenticate';
@@ -174,7 +174,7 @@ export class IdentityService {
       const inv = rows[0];
       const valid = inv && timingSafeEqual(inv.token_hash, sha256(secret)) && !inv.accepted_at && inv.expires_at > new Date();
       if (!valid) throw new DomainError('unauthenticated', 'The invitation is invalid or expired');
-      await setTenant(tx, inv.tenant_id);
+      await scopeToTenant(tx, inv.tenant_id);
       // Accepting is the guard: of two concurrent accepts, only one finds the invitation still open.
       const accepted = await tx.query('UPDATE invitations SET accepted_at = now() WHERE id = $1 AND accepted_at IS NULL', [id]);
       if (accepted.rowCount !== 1) throw new DomainError('unauthenticated', 'The invitation is invalid or expired');
@@ -243,8 +243,4 @@ export class IdentityService {
     const accessToken = await this.deps.jwt.sign({ sub: session.userId, tid: session.tenantId, role: session.role, sid: session.sid }, ttl);
     return { tokenType: 'Bearer' as const, accessToken, expiresIn: ttl };
   }
-}
-
-async function setTenant(tx: PoolClient, tenantId: string) {
-  await tx.query("SELECT set_config('finflow.tenant_id', $1, true)", [tenantId]);
 }

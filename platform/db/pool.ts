@@ -31,11 +31,20 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
   }
 }
 
+/**
+ * Scopes the rest of the current transaction to one tenant. For a transaction that learns its tenant on the
+ * way (accepting an invitation); otherwise use `withTenant`.
+ */
+export async function scopeToTenant(tx: PoolClient, tenantId: string): Promise<void> {
+  if (!UUID.test(tenantId)) throw new TypeError('scopeToTenant: tenantId must be a UUID');
+  await tx.query("SELECT set_config('finflow.tenant_id', $1, true)", [tenantId]);
+}
+
 /** Runs `fn` in a transaction scoped to one tenant: row-level security shows and accepts only that tenant's rows. */
 export function withTenant<T>(pool: Pool, tenantId: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   if (!UUID.test(tenantId)) throw new TypeError('withTenant: tenantId must be a UUID');
   return inTransaction(pool, async (client) => {
-    await client.query("SELECT set_config('finflow.tenant_id', $1, true)", [tenantId]);
+    await scopeToTenant(client, tenantId);
     return fn(client);
   });
 }

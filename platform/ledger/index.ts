@@ -138,8 +138,19 @@ export async function balances(tx: PoolClient, asOf?: Date): Promise<Balance[]> 
 }
 
 export async function accountBalance(tx: PoolClient, systemKey: string, currency: Currency, asOf?: Date): Promise<number> {
-  const found = (await balances(tx, asOf)).find((b) => b.systemKey === systemKey && b.currency === currency);
-  return found?.balanceMinor ?? 0;
+  const { rows } = await tx.query<{ type: AccountType; total: string | null }>(
+    `SELECT a.type, sum(p.amount_minor)::text AS total
+       FROM ledger_accounts a
+       LEFT JOIN postings p ON p.account_id = a.id AND p.currency = $2
+       LEFT JOIN journal_entries e ON e.id = p.entry_id
+      WHERE a.system_key = $1 AND ($3::timestamptz IS NULL OR e.effective_at IS NULL OR e.effective_at <= $3)
+      GROUP BY a.type`,
+    [systemKey, currency, asOf ?? null],
+  );
+  const row = rows[0];
+  if (!row?.total) return 0;
+  const dmc = Number(row.total);
+  return CREDIT_NORMAL.has(row.type) ? -dmc : dmc;
 }
 
 /** Places a hold (idempotent by id): authorised money that is not yet posted. */
