@@ -3,7 +3,7 @@
  * (capture, cancel, review, refunds) through workflow updates. The Idempotency-Key and a hash of the request
  * are stored with the payment, so a repeat finds the same payment for as long as the payment exists.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
@@ -22,6 +22,8 @@ import { taskQueue } from '../../platform/temporal/client';
 import { cancelPayment, capturePayment, PAYMENT_WORKFLOW_TYPE, paymentWorkflowId, reviewPayment, type PaymentInput } from '../../workflows/payments/payment.contract';
 import { REFUND_WORKFLOW_TYPE, refundWorkflowId, type RefundResult } from '../../workflows/payments/refund.workflow';
 import { DomainError } from '../errors';
+import { requestHash } from '../idempotency';
+import { decodeCursor, page } from '../pagination';
 import type { Principal } from '../middleware/authenticate';
 
 export interface CreatePaymentBody {
@@ -75,17 +77,11 @@ export function paymentView(r: PaymentRow) {
 }
 export type PaymentView = ReturnType<typeof paymentView>;
 
-function canonicalHash(body: CreatePaymentBody): Buffer {
-  const ordered = (v: unknown): unknown =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, ordered((v as Record<string, unknown>)[k])])) : v;
-  return createHash('sha256').update(JSON.stringify(ordered(body))).digest();
-}
-
 export class PaymentsService {
   constructor(private readonly deps: { db: Pool; temporal: Client; config: Config }) {}
 
   async create(principal: Principal, idempotencyKey: string, body: CreatePaymentBody): Promise<{ payment: PaymentView; settled: boolean }> {
-    const hash = canonicalHash(body);
+    const hash = requestHash(body);
     const tenantId = principal.tenantId;
     let paymentId: string;
     try {
@@ -124,15 +120,7 @@ export class PaymentsService {
   }
 
   async list(principal: Principal, q: { status?: string; customerId?: string; limit: number; cursor?: string }) {
-    let after: { t: string; id: string } | undefined;
-    if (q.cursor) {
-      try {
-        after = JSON.parse(Buffer.from(q.cursor, 'base64url').toString('utf8')) as { t: string; id: string };
-        if (typeof after.t !== 'string' || typeof after.id !== 'string' || Number.isNaN(Date.parse(after.t))) throw new Error('bad cursor');
-      } catch {
-        throw new DomainError('validation-error', 'The cursor is not one this API issued', { errors: [{ path: 'query.cursor', message: 'invalid cursor' }] });
-      }
-    }
+    const after = decodeCursor(q.cursor);
     const rows = await withTenant(this.deps.db, principal.tenantId, async (tx) =>
       (
         await tx.query<PaymentRow>(
@@ -144,10 +132,7 @@ export class PaymentsService {
         )
       ).rows,
     );
-    const page = rows.slice(0, q.limit);
-    const last = page[page.length - 1];
-    const nextCursor = rows.length > q.limit && last ? Buffer.from(JSON.stringify({ t: last.created_at.toISOString(), id: last.id })).toString('base64url') : null;
-    return { data: page.map(paymentView), nextCursor };
+    return page(rows, q.limit, paymentView);
   }
 
   async capture(principal: Principal, paymentId: string) {

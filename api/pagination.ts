@@ -1,0 +1,29 @@
+/**
+ * Keyset pagination over (created_at, id), newest first: the cursor is the last row's position, opaque to
+ * callers. A cursor this API did not issue is a 400 naming `query.cursor`.
+ */
+import { DomainError } from './errors';
+
+export interface CursorPosition {
+  t: string;
+  id: string;
+}
+
+export function decodeCursor(cursor: string | undefined): CursorPosition | undefined {
+  if (!cursor) return undefined;
+  try {
+    const after = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorPosition;
+    if (typeof after.t !== 'string' || typeof after.id !== 'string' || Number.isNaN(Date.parse(after.t))) throw new Error('bad cursor');
+    return after;
+  } catch {
+    throw new DomainError('validation-error', 'The cursor is not one this API issued', { errors: [{ path: 'query.cursor', message: 'invalid cursor' }] });
+  }
+}
+
+/** One page from rows fetched with LIMIT page size + 1, and the cursor of the next page, if any. */
+export function page<R extends { created_at: Date; id: string }, V>(rows: R[], limit: number, view: (r: R) => V): { data: V[]; nextCursor: string | null } {
+  const shown = rows.slice(0, limit);
+  const last = shown[shown.length - 1];
+  const nextCursor = rows.length > limit && last ? Buffer.from(JSON.stringify({ t: last.created_at.toISOString(), id: last.id })).toString('base64url') : null;
+  return { data: shown.map(view), nextCursor };
+}
