@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# `npm test`: on a fresh clone, installs what is missing, brings the local stack up, typechecks, lints and runs
-# every jest project (unit, workflow, integration). Extra arguments go to jest (e.g. `npm test -- --selectProjects unit`).
+# `npm test`: on a fresh clone, installs what is missing, brings the local stack up, typechecks, lints, checks that
+# the credit model retrains byte for byte, and runs every jest project (unit, workflow, integration). Extra
+# arguments go to jest (e.g. `npm test -- --selectProjects unit`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
 bash scripts/ensure-node-deps.sh
 mkdir -p .stack
 
-# Typecheck and lint while the stack comes up; both must pass before any test runs.
+# Typecheck, lint and retrain the credit model (in its pinned Python environment, compared byte for byte with the
+# committed model, card and parity vectors) while the stack comes up; all must pass before any test runs.
 node_modules/.bin/tsc -p tsconfig.json --noEmit > .stack/typecheck.log 2>&1 & tsc_pid=$!
 node_modules/.bin/eslint . > .stack/lint.log 2>&1 & lint_pid=$!
+bash scripts/credit-model.sh check > .stack/model-check.log 2>&1 & model_pid=$!
 node_modules/.bin/tsx deploy/local/stack.ts up
 if ! wait "$tsc_pid"; then cat .stack/typecheck.log; echo "[test] typecheck failed"; exit 1; fi
 if ! wait "$lint_pid"; then cat .stack/lint.log; echo "[test] lint failed"; exit 1; fi
-echo "[test] typecheck and lint passed; $(( $(date +%s) - t0 ))s before the first test"
+if ! wait "$model_pid"; then cat .stack/model-check.log; echo "[test] the credit model does not reproduce from models/credit/train.py"; exit 1; fi
+echo "[test] typecheck, lint and model reproduction passed; $(( $(date +%s) - t0 ))s before the first test"
 
 rm -f .stack/jest-results.json
 set +e
