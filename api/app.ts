@@ -19,6 +19,8 @@ import { DomainError } from './errors';
 import { identityRoutes } from './identity/routes';
 import { IdentityService } from './identity/service';
 import { authenticate } from './middleware/authenticate';
+import { creditRoutes } from './credit/routes';
+import { CreditService } from './credit/service';
 import { paymentRoutes } from './payments/routes';
 import { PaymentsService } from './payments/service';
 import { jsonBody } from './middleware/json-body';
@@ -48,10 +50,12 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
   const identity = new IdentityService({ db: deps.db, jwt: deps.jwt, sessions: deps.sessions, config: deps.config });
   const codec = new AesGcmPayloadCodec(deps.config.PAYLOAD_ENCRYPTION_KEYS, deps.config.PAYLOAD_ENCRYPTION_KEY_ID);
   const payments = new PaymentsService({ db: deps.db, temporal: deps.temporal, config: deps.config });
+  const credit = new CreditService({ db: deps.db, temporal: deps.temporal, config: deps.config });
   const routes: AnyRoute[] = [
     ...healthRoutes(deps.probes),
     ...identityRoutes(identity, deps.jwt),
     ...paymentRoutes(payments),
+    ...creditRoutes(credit),
     ...smokeRoutes(deps),
     ...codecRoutes(codec),
   ];

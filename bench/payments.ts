@@ -16,7 +16,7 @@ import { createLogger } from '../platform/logger';
 import { createDataConverter } from '../platform/temporal/client';
 import globalSetup from '../test/support/global-setup';
 import globalTeardown from '../test/support/global-teardown';
-import { connectWorker, createWorkers, paymentProvider, riskPolicy } from '../workers/create-workers';
+import { connectWorker, createWorkers, workerDeps } from '../workers/create-workers';
 import { NoopSaga } from './workflows/noop-saga';
 
 const N = Number(process.env.BENCH_PAYMENTS ?? 100);
@@ -43,7 +43,7 @@ async function main() {
   const port = (server.address() as { port: number }).port;
   const db = createPool(cfg.DATABASE_URL, 10);
   const connection = await connectWorker(cfg);
-  const [paymentsWorker] = await createWorkers(cfg, connection, { db, provider: paymentProvider(cfg, db), risk: riskPolicy(cfg) }, ['payments']);
+  const [paymentsWorker] = await createWorkers(cfg, connection, await workerDeps(cfg, db, ['payments']), ['payments']);
   const noopQueue = `${cfg.TEMPORAL_TASK_QUEUE_PREFIX}bench-noop`;
   const noopWorker = await Worker.create({
     connection,

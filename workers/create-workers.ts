@@ -1,6 +1,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { StripeMockSandboxProvider, StripeProvider, stripeClient, type PaymentProvider, type RiskPolicy } from '../activities/payments';
+import { CreditScorer, defaultModelPath } from '../activities/credit';
 import type { Config } from '../platform/config';
 import { createDataConverter, taskQueue, temporalConnectionOptions, type TaskQueueName } from '../platform/temporal/client';
 import { TASK_QUEUE_DEFINITIONS, type WorkerDeps } from './task-queues';
@@ -19,6 +20,16 @@ export function riskPolicy(cfg: Config): RiskPolicy {
     velocityPerHour: cfg.RISK_VELOCITY_PER_HOUR,
     deniedCustomers: new Set(cfg.RISK_DENY_CUSTOMERS ?? []),
   };
+}
+
+/**
+ * What the given queues' activities need. Serving the credit queue loads the scorecard here, once per process:
+ * a model that fails to load throws CreditModelLoadError, and the worker must not start.
+ */
+export async function workerDeps(cfg: Config, db: Pool, queues: readonly TaskQueueName[]): Promise<WorkerDeps> {
+  const deps: WorkerDeps = { db, provider: paymentProvider(cfg, db), risk: riskPolicy(cfg) };
+  if (queues.includes('credit')) deps.scorer = await CreditScorer.load(cfg.CREDIT_MODEL_PATH ?? defaultModelPath());
+  return deps;
 }
 
 export async function connectWorker(cfg: Config): Promise<NativeConnection> {

@@ -3,6 +3,7 @@
  * process can serve several queues; production scales one deployment per queue.
  */
 import type { Pool } from 'pg';
+import { createCreditActivities, type CreditScorer } from '../activities/credit';
 import { createPaymentActivities, createRefundActivities, type PaymentProvider, type RiskPolicy } from '../activities/payments';
 import { createPlatformActivities } from '../activities/platform';
 import type { TaskQueueName } from '../platform/temporal/client';
@@ -11,6 +12,8 @@ export interface WorkerDeps {
   db: Pool;
   provider: PaymentProvider;
   risk: RiskPolicy;
+  /** Loaded at start-up by processes that serve the credit queue (workers/create-workers.ts workerDeps). */
+  scorer?: CreditScorer;
 }
 
 export interface TaskQueueDefinition {
@@ -26,5 +29,12 @@ export const TASK_QUEUE_DEFINITIONS: Partial<Record<TaskQueueName, TaskQueueDefi
   payments: {
     workflowsPath: require.resolve('../workflows/payments'),
     activities: (deps) => ({ ...createPaymentActivities(deps), ...createRefundActivities(deps) }),
+  },
+  credit: {
+    workflowsPath: require.resolve('../workflows/credit'),
+    activities: (deps) => {
+      if (!deps.scorer) throw new Error('the credit task queue needs the credit model: build deps with workerDeps()');
+      return createCreditActivities({ db: deps.db, scorer: deps.scorer });
+    },
   },
 };

@@ -18,8 +18,10 @@ export const PERMISSIONS = [
   'payments:refund',
   'payments:review', // AML review decisions
   'credit:apply',
-  'credit:read',
-  'credit:decide',
+  'credit:read', // applications the caller submitted
+  'credit:read-all', // every application of the tenant (review queues, reporting)
+  'credit:decide', // underwriter decisions
+  'credit:manage', // the KYC deny list
   'accounting:read',
   'accounting:close',
 ] as const;
@@ -29,9 +31,9 @@ const ALL: readonly Permission[] = PERMISSIONS;
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  finance: ['profile:read', 'payments:create', 'payments:read', 'payments:refund', 'accounting:read', 'accounting:close', 'credit:read'],
-  ops: ['profile:read', 'platform:smoke', 'platform:codec', 'payments:read', 'payments:review', 'credit:read'],
-  underwriter: ['profile:read', 'credit:read', 'credit:decide'],
+  finance: ['profile:read', 'payments:create', 'payments:read', 'payments:refund', 'accounting:read', 'accounting:close', 'credit:read', 'credit:read-all'],
+  ops: ['profile:read', 'platform:smoke', 'platform:codec', 'payments:read', 'payments:review', 'credit:read', 'credit:read-all'],
+  underwriter: ['profile:read', 'credit:read', 'credit:read-all', 'credit:decide'],
   client: ['profile:read', 'payments:create', 'payments:read', 'payments:refund', 'credit:apply', 'credit:read'],
 };
 

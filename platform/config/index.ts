@@ -87,7 +87,7 @@ const fields = z.object({
     TEMPORAL_TASK_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'only [A-Za-z0-9._-]').default(''),
 
     /** Which task queues this worker process serves (all by default; production runs one deployment per queue). */
-    WORKER_TASK_QUEUES: csv.pipe(z.array(z.enum(['platform', 'payments']))).default(['platform', 'payments']),
+    WORKER_TASK_QUEUES: csv.pipe(z.array(z.enum(['platform', 'payments', 'credit']))).default(['platform', 'payments', 'credit']),
 
     /** Risk and AML screening: amounts in minor units of the payment's currency. */
     RISK_MAX_AMOUNT_MINOR: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(100_000_000),
@@ -102,6 +102,22 @@ const fields = z.object({
     COMPLIANCE_WINDOW_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24),
     /** How long POST /api/payments waits for the saga's decision before answering 202. */
     PAYMENT_SYNC_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(3000),
+
+    /** The credit scorecard (ONNX, with contributions.json beside it); default: the committed models/credit/artifacts. */
+    CREDIT_MODEL_PATH: z.string().min(1).optional(),
+    /** Decision policy on the model's probability of default: approve below, decline at or above, review between. */
+    CREDIT_APPROVE_BELOW_PD: z.coerce.number().gt(0).lt(1).default(0.15),
+    CREDIT_DECLINE_AT_OR_ABOVE_PD: z.coerce.number().gt(0).lte(1).default(0.5),
+    /** An underwriter's time to decide before the review is escalated, then before the application is declined. */
+    CREDIT_REVIEW_TIMEOUT_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(48 * 3600),
+    CREDIT_ESCALATION_TIMEOUT_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
+    /** How long POST /api/credit/applications waits for an automatic decision before answering 202. */
+    CREDIT_SYNC_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(3000),
+    /** Key of the keyed hash of personal identifiers (national ids for the KYC deny list): base64, at least 32 bytes. */
+    PII_HASH_KEY: z
+      .string()
+      .transform((v) => Buffer.from(v, 'base64'))
+      .refine((b) => b.length >= 32, 'must decode to at least 32 bytes'),
 
     /** Ed25519 signing keys for access tokens: `kid:<base64 PKCS#8 DER>`, comma-separated; keep retired keys until their tokens expire. */
     AUTH_JWT_KEYS: z.string().min(1),
@@ -145,6 +161,9 @@ const schema = fields.superRefine((c, ctx) => {
     }
     if (c.KAFKA_SASL_MECHANISM && !(c.KAFKA_SASL_USERNAME && c.KAFKA_SASL_PASSWORD)) {
       ctx.addIssue({ code: 'custom', path: ['KAFKA_SASL_USERNAME'], message: 'KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD' });
+    }
+    if (c.CREDIT_APPROVE_BELOW_PD > c.CREDIT_DECLINE_AT_OR_ABOVE_PD) {
+      ctx.addIssue({ code: 'custom', path: ['CREDIT_APPROVE_BELOW_PD'], message: 'must not be above CREDIT_DECLINE_AT_OR_ABOVE_PD' });
     }
     if (c.STRIPE_API_KEY?.includes('_live_') && c.NODE_ENV !== 'production') {
       ctx.addIssue({ code: 'custom', path: ['STRIPE_API_KEY'], message: 'a live Stripe key is refused outside NODE_ENV=production' });

@@ -13,7 +13,7 @@ import type { Config } from '../../platform/config';
 import { createPool, withTenant, type Pool } from '../../platform/db/pool';
 import { createLogger } from '../../platform/logger';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../platform/temporal/codec';
-import { connectWorker, createWorkers, paymentProvider, riskPolicy } from '../../workers/create-workers';
+import { connectWorker, createWorkers, workerDeps } from '../../workers/create-workers';
 import { registerTenant, startApi, userWithRole } from '../support/api';
 import { testConfig } from '../support/env';
 
@@ -41,7 +41,7 @@ beforeAll(async () => {
   token = await userWithRole(testApi, await registerTenant(testApi), 'ops');
   db = createPool(cfg.DATABASE_URL, 2);
   connection = await connectWorker(cfg);
-  worker = (await createWorkers(cfg, connection, { db, provider: paymentProvider(cfg, db), risk: riskPolicy(cfg) }, ['platform']))[0]!;
+  worker = (await createWorkers(cfg, connection, await workerDeps(cfg, db, ['platform']), ['platform']))[0]!;
   workerRun = worker.run();
 });
 

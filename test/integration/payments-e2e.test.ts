@@ -11,7 +11,7 @@ import { createKafka } from '../../platform/events/kafka';
 import { OutboxRelay } from '../../platform/events/outbox-relay';
 import { accountBalance } from '../../platform/ledger';
 import { createLogger } from '../../platform/logger';
-import { connectWorker, createWorkers, paymentProvider, riskPolicy } from '../../workers/create-workers';
+import { connectWorker, createWorkers, workerDeps } from '../../workers/create-workers';
 import { apiKeyWithRole, bearer, registerTenant, startApi, type RegisteredTenant, type TestApi } from '../support/api';
 import { testConfig } from '../support/env';
 import { eventually } from '../support/eventually';
@@ -38,7 +38,7 @@ beforeAll(async () => {
   db = createPool(cfg.DATABASE_URL, 6);
   relayPool = createPool(cfg.DATABASE_RELAY_URL, 2);
   connection = await connectWorker(cfg);
-  worker = (await createWorkers(cfg, connection, { db, provider: paymentProvider(cfg, db), risk: riskPolicy(cfg) }, ['payments']))[0]!;
+  worker = (await createWorkers(cfg, connection, await workerDeps(cfg, db, ['payments']), ['payments']))[0]!;
   workerRun = worker.run();
   relay = new OutboxRelay({ pool: relayPool, kafka, log, topicPrefix: cfg.KAFKA_TOPIC_PREFIX, pollIntervalMs: 200 });
   relay.start();

@@ -2,8 +2,8 @@ import { generateLocalSecrets } from '../../deploy/local/lib/secrets';
 import { ConfigError, loadConfig, loadConfigSection } from '../../platform/config';
 
 const key = (byte: number) => Buffer.alloc(32, byte).toString('base64');
-const { AUTH_JWT_KEYS, AUTH_JWT_ACTIVE_KID, AUTH_API_KEY_PEPPER } = generateLocalSecrets();
-const auth = { AUTH_JWT_KEYS, AUTH_JWT_ACTIVE_KID, AUTH_API_KEY_PEPPER };
+const { AUTH_JWT_KEYS, AUTH_JWT_ACTIVE_KID, AUTH_API_KEY_PEPPER, PII_HASH_KEY } = generateLocalSecrets();
+const auth = { AUTH_JWT_KEYS, AUTH_JWT_ACTIVE_KID, AUTH_API_KEY_PEPPER, PII_HASH_KEY };
 const minimal = { PAYLOAD_ENCRYPTION_KEYS: `k1:${key(1)}`, PAYLOAD_ENCRYPTION_KEY_ID: 'k1', ...auth };
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
@@ -28,7 +28,7 @@ describe('loadConfig', () => {
   });
 
   it('names every missing secret', () => {
-    expect(problemsOf({}).sort()).toEqual(['AUTH_API_KEY_PEPPER', 'AUTH_JWT_ACTIVE_KID', 'AUTH_JWT_KEYS', 'PAYLOAD_ENCRYPTION_KEYS', 'PAYLOAD_ENCRYPTION_KEY_ID']);
+    expect(problemsOf({}).sort()).toEqual(['AUTH_API_KEY_PEPPER', 'AUTH_JWT_ACTIVE_KID', 'AUTH_JWT_KEYS', 'PAYLOAD_ENCRYPTION_KEYS', 'PAYLOAD_ENCRYPTION_KEY_ID', 'PII_HASH_KEY']);
   });
 
   it('refuses a JWT key set whose active key is missing or not Ed25519', () => {

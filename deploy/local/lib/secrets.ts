@@ -17,6 +17,7 @@ export function generateLocalSecrets(): Record<string, string> {
     AUTH_JWT_KEYS: `${keyId}:${jwtKey}`,
     AUTH_JWT_ACTIVE_KID: keyId,
     AUTH_API_KEY_PEPPER: randomBytes(32).toString('base64'),
+    PII_HASH_KEY: randomBytes(32).toString('base64'),
   };
 }
 

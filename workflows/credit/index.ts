@@ -1,0 +1,1 @@
+export { CreditApplication } from './credit-application.workflow';
