@@ -4,8 +4,8 @@
  * deny list. Responses never carry the applicant's identity: it is collected for KYC and stays in the row.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import type { Pool, PoolClient } from 'pg';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Pool } from 'pg';
 import { normalizedNationalId, type Applicant } from '../../core/credit/applicant';
 import type { CreditProfile } from '../../core/credit/features';
 import { can } from '../../core/identity/rbac';
@@ -21,9 +21,10 @@ import {
   type CreditApplicationInput,
 } from '../../workflows/credit/credit-application.contract';
 import { DomainError } from '../errors';
-import { requestHash } from '../idempotency';
+import { createOnce } from '../idempotency';
 import type { Principal } from '../middleware/authenticate';
 import { decodeCursor, page } from '../pagination';
+import { deliverUpdate, readUntilSettled } from '../workflow-updates';
 
 export interface SubmitApplicationBody {
   applicant: Applicant;
@@ -89,45 +90,31 @@ export class CreditService {
   constructor(private readonly deps: { db: Pool; temporal: Client; config: Config }) {}
 
   async submit(principal: Principal, idempotencyKey: string, body: SubmitApplicationBody): Promise<{ application: ApplicationView; settled: boolean }> {
-    const hash = requestHash(body);
     const { tenantId } = principal;
-    let id: string;
-    try {
-      id = await withTenant(this.deps.db, tenantId, async (tx) => {
-        const existing = await this.byKey(tx, idempotencyKey);
-        if (existing) return this.sameRequest(existing, hash);
-        const newId = randomUUID();
-        await tx.query(
-          `INSERT INTO credit_applications (id, tenant_id, idempotency_key, request_hash, submitted_by, applicant, national_id_hash, credit_profile,
-                                            requested_limit_minor, currency)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [
-            newId,
-            tenantId,
-            idempotencyKey,
-            hash,
-            principalRef(principal),
-            body.applicant,
-            this.nationalIdHash(body.applicant.country, body.applicant.nationalId),
-            body.creditProfile,
-            body.requestedLimit.amountMinor,
-            body.requestedLimit.currency,
-          ],
-        );
-        return newId;
-      });
-    } catch (err) {
-      // Two first requests with one key raced: the loser finds the winner's application.
-      if ((err as { code?: string }).code !== '23505') throw err;
-      id = await withTenant(this.deps.db, tenantId, async (tx) => this.sameRequest((await this.byKey(tx, idempotencyKey))!, hash));
-    }
+    const id = await createOnce(this.deps.db, tenantId, 'credit_applications', idempotencyKey, body, async (tx, hash) => {
+      const newId = randomUUID();
+      await tx.query(
+        `INSERT INTO credit_applications (id, tenant_id, idempotency_key, request_hash, submitted_by, applicant, national_id_hash, credit_profile,
+                                          requested_limit_minor, currency)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [
+          newId,
+          tenantId,
+          idempotencyKey,
+          hash,
+          principalRef(principal),
+          body.applicant,
+          this.nationalIdHash(body.applicant.country, body.applicant.nationalId),
+          body.creditProfile,
+          body.requestedLimit.amountMinor,
+          body.requestedLimit.currency,
+        ],
+      );
+      return newId;
+    });
     await this.ensureStarted(tenantId, id, body);
-    const deadline = Date.now() + this.deps.config.CREDIT_SYNC_WAIT_MS;
-    for (;;) {
-      const application = await this.get(principal, id);
-      if (settled(application) || Date.now() >= deadline) return { application, settled: settled(application) };
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const { value: application, settled: done } = await readUntilSettled(() => this.get(principal, id), settled, this.deps.config.CREDIT_SYNC_WAIT_MS);
+    return { application, settled: done };
   }
 
   async get(principal: Principal, id: string): Promise<ApplicationView> {
@@ -158,14 +145,7 @@ export class CreditService {
   async decide(principal: Principal, id: string, body: { decision: 'approve' | 'decline'; approvedLimitMinor?: number }): Promise<ApplicationView> {
     await this.get(principal, id);
     const handle = this.deps.temporal.workflow.getHandle(creditWorkflowId(principal.tenantId, id));
-    try {
-      await handle.executeUpdate(decideApplication, { args: [{ ...body, underwriterId: principalRef(principal) }] });
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw new DomainError('conflict', err.cause?.message ?? 'The application cannot be decided now');
-      const grpcCode = (err as { code?: number }).code;
-      if (err instanceof WorkflowNotFoundError || grpcCode === 5 || grpcCode === 9) throw new DomainError('conflict', 'The application is no longer open for a decision');
-      throw err;
-    }
+    await deliverUpdate('application', () => handle.executeUpdate(decideApplication, { args: [{ ...body, underwriterId: principalRef(principal) }] }));
     return this.get(principal, id);
   }
 
@@ -194,15 +174,6 @@ export class CreditService {
 
   private nationalIdHash(country: string, nationalId: string): Buffer {
     return piiHash(this.deps.config.PII_HASH_KEY, normalizedNationalId(country, nationalId));
-  }
-
-  private byKey(tx: PoolClient, key: string) {
-    return tx.query<ApplicationRow>('SELECT id, request_hash FROM credit_applications WHERE idempotency_key = $1', [key]).then((r) => r.rows[0]);
-  }
-
-  private sameRequest(existing: Pick<ApplicationRow, 'id' | 'request_hash'>, hash: Buffer): string {
-    if (!existing.request_hash.equals(hash)) throw new DomainError('unprocessable-entity', 'This Idempotency-Key was used with a different request');
-    return existing.id;
   }
 
   private async ensureStarted(tenantId: string, applicationId: string, body: SubmitApplicationBody) {

@@ -1,18 +1,16 @@
 /**
  * The payments context's API side: starting sagas idempotently, reading payments, and driving them
  * (capture, cancel, review, refunds) through workflow updates. The Idempotency-Key and a hash of the request
- * are stored with the payment, so a repeat finds the same payment for as long as the payment exists.
+ * are stored with the payment (api/idempotency.ts).
  */
 import { randomUUID } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { Currency } from '../../core/money';
 import type { Config } from '../../platform/config';
 import { withTenant } from '../../platform/db/pool';
@@ -22,8 +20,9 @@ import { taskQueue } from '../../platform/temporal/client';
 import { cancelPayment, capturePayment, PAYMENT_WORKFLOW_TYPE, paymentWorkflowId, reviewPayment, type PaymentInput } from '../../workflows/payments/payment.contract';
 import { REFUND_WORKFLOW_TYPE, refundWorkflowId, type RefundResult } from '../../workflows/payments/refund.workflow';
 import { DomainError } from '../errors';
-import { requestHash } from '../idempotency';
+import { createOnce } from '../idempotency';
 import { decodeCursor, page } from '../pagination';
+import { deliverUpdate, readUntilSettled } from '../workflow-updates';
 import type { Principal } from '../middleware/authenticate';
 
 export interface CreatePaymentBody {
@@ -81,36 +80,27 @@ export class PaymentsService {
   constructor(private readonly deps: { db: Pool; temporal: Client; config: Config }) {}
 
   async create(principal: Principal, idempotencyKey: string, body: CreatePaymentBody): Promise<{ payment: PaymentView; settled: boolean }> {
-    const hash = requestHash(body);
     const tenantId = principal.tenantId;
-    let paymentId: string;
-    try {
-      paymentId = await withTenant(this.deps.db, tenantId, async (tx) => {
-        const existing = await this.byKey(tx, idempotencyKey);
-        if (existing) return this.sameRequest(existing, hash);
-        const id = randomUUID();
-        await tx.query(
-          `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method, invoice_ref, metadata)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [id, tenantId, idempotencyKey, hash, body.customerId, body.amountMinor, body.currency, body.captureMethod, body.invoiceRef ?? null, body.metadata ?? {}],
-        );
-        await appendToOutbox(tx, {
-          eventId: deterministicUuid(id, 'payment.created'),
-          type: 'payment.created',
-          tenantId,
-          aggregateType: 'payment',
-          aggregateId: id,
-          data: { paymentId: id, customerId: body.customerId, amountMinor: body.amountMinor, currency: body.currency, status: 'pending' },
-        });
-        return id;
+    const paymentId = await createOnce(this.deps.db, tenantId, 'payments', idempotencyKey, body, async (tx, hash) => {
+      const id = randomUUID();
+      await tx.query(
+        `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method, invoice_ref, metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [id, tenantId, idempotencyKey, hash, body.customerId, body.amountMinor, body.currency, body.captureMethod, body.invoiceRef ?? null, body.metadata ?? {}],
+      );
+      await appendToOutbox(tx, {
+        eventId: deterministicUuid(id, 'payment.created'),
+        type: 'payment.created',
+        tenantId,
+        aggregateType: 'payment',
+        aggregateId: id,
+        data: { paymentId: id, customerId: body.customerId, amountMinor: body.amountMinor, currency: body.currency, status: 'pending' },
       });
-    } catch (err) {
-      // Two first requests with one key raced: the loser finds the winner's payment.
-      if ((err as { code?: string }).code !== '23505') throw err;
-      paymentId = await withTenant(this.deps.db, tenantId, async (tx) => this.sameRequest((await this.byKey(tx, idempotencyKey))!, hash));
-    }
+      return id;
+    });
     await this.ensureStarted(tenantId, paymentId, body);
-    return this.waitForDecision(principal, paymentId);
+    const { value: payment, settled: done } = await readUntilSettled(() => this.get(principal, paymentId), settled, this.deps.config.PAYMENT_SYNC_WAIT_MS);
+    return { payment, settled: done };
   }
 
   async get(principal: Principal, paymentId: string): Promise<PaymentView> {
@@ -188,17 +178,6 @@ export class PaymentsService {
     }
   }
 
-  private byKey(tx: PoolClient, key: string) {
-    return tx.query<PaymentRow>('SELECT * FROM payments WHERE idempotency_key = $1', [key]).then((r) => r.rows[0]);
-  }
-
-  private sameRequest(existing: PaymentRow, hash: Buffer): string {
-    if (!existing.request_hash.equals(hash)) {
-      throw new DomainError('unprocessable-entity', 'This Idempotency-Key was used with a different request');
-    }
-    return existing.id;
-  }
-
   private async ensureStarted(tenantId: string, paymentId: string, body: CreatePaymentBody) {
     const input: PaymentInput = {
       paymentId,
@@ -227,24 +206,7 @@ export class PaymentsService {
     }
   }
 
-  private async waitForDecision(principal: Principal, paymentId: string) {
-    const deadline = Date.now() + this.deps.config.PAYMENT_SYNC_WAIT_MS;
-    for (;;) {
-      const payment = await this.get(principal, paymentId);
-      if (settled(payment) || Date.now() >= deadline) return { payment, settled: settled(payment) };
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  private async update(tenantId: string, paymentId: string, run: (h: ReturnType<Client['workflow']['getHandle']>) => Promise<unknown>) {
-    try {
-      await run(this.deps.temporal.workflow.getHandle(paymentWorkflowId(tenantId, paymentId)));
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw new DomainError('conflict', err.cause?.message ?? 'The payment cannot do that now');
-      const grpcCode = (err as { code?: number }).code;
-      // NOT_FOUND / FAILED_PRECONDITION: the saga has finished (or never ran here) and takes no more updates.
-      if (err instanceof WorkflowNotFoundError || grpcCode === 5 || grpcCode === 9) throw new DomainError('conflict', 'The payment no longer accepts changes');
-      throw err;
-    }
+  private update(tenantId: string, paymentId: string, run: (h: ReturnType<Client['workflow']['getHandle']>) => Promise<unknown>) {
+    return deliverUpdate('payment', () => run(this.deps.temporal.workflow.getHandle(paymentWorkflowId(tenantId, paymentId))));
   }
 }

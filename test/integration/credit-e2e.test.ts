@@ -5,55 +5,32 @@
  * underwriter's decision endpoint.
  */
 import { randomUUID } from 'node:crypto';
-import type { Consumer } from 'kafkajs';
-import type { NativeConnection, Worker } from '@temporalio/worker';
 import { EXAMPLE_APPLICATION } from '../../api/credit/routes';
-import { createPool, withTenant, type Pool } from '../../platform/db/pool';
+import { withTenant, type Pool } from '../../platform/db/pool';
 import type { CloudEvent } from '../../platform/events/cloudevent';
-import { createKafka } from '../../platform/events/kafka';
-import { OutboxRelay } from '../../platform/events/outbox-relay';
-import { createLogger } from '../../platform/logger';
-import { connectWorker, createWorkers, workerDeps } from '../../workers/create-workers';
 import { apiKeyWithRole, bearer, registerTenant, startApi, userWithRole, type RegisteredTenant, type TestApi } from '../support/api';
 import { testConfig } from '../support/env';
 import { eventually } from '../support/eventually';
-import { ensureTestTopics } from '../support/kafka';
+import { startPipeline, type Pipeline } from '../support/pipeline';
 
 const cfg = testConfig();
-const log = createLogger({ level: 'silent', service: 'test' });
-const kafka = createKafka(cfg);
 let api: TestApi;
 /** The same API with a policy that sends every scored application to an underwriter. */
 let reviewApi: TestApi;
+let pipeline: Pipeline;
 let db: Pool;
-let relayPool: Pool;
-let relay: OutboxRelay;
-let consumer: Consumer;
-let connection: NativeConnection;
-let worker: Worker;
-let workerRun: Promise<void>;
+let received: CloudEvent[];
 let tenant: RegisteredTenant;
 let client: string;
 let otherClient: string;
 let underwriter: string;
 let admin: string;
-const received: CloudEvent[] = [];
 
 beforeAll(async () => {
-  await ensureTestTopics(kafka, cfg);
   api = startApi();
   reviewApi = startApi({ CREDIT_APPROVE_BELOW_PD: '0.00001', CREDIT_DECLINE_AT_OR_ABOVE_PD: '0.99999' });
-  db = createPool(cfg.DATABASE_URL, 6);
-  relayPool = createPool(cfg.DATABASE_RELAY_URL, 2);
-  connection = await connectWorker(cfg);
-  worker = (await createWorkers(cfg, connection, await workerDeps(cfg, db, ['credit']), ['credit']))[0]!;
-  workerRun = worker.run();
-  relay = new OutboxRelay({ pool: relayPool, kafka, log, topicPrefix: cfg.KAFKA_TOPIC_PREFIX, pollIntervalMs: 200 });
-  relay.start();
-  consumer = kafka.consumer({ groupId: `${cfg.KAFKA_TOPIC_PREFIX}credit-e2e-${randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: `${cfg.KAFKA_TOPIC_PREFIX}analytics.events`, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void received.push(JSON.parse(message.value!.toString()) as CloudEvent) });
+  pipeline = await startPipeline(cfg, ['credit'], 'analytics.events');
+  ({ db, received } = pipeline);
   tenant = await registerTenant(api);
   client = (await apiKeyWithRole(api, tenant, 'client')).key;
   otherClient = (await apiKeyWithRole(api, tenant, 'client')).key;
@@ -62,14 +39,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await consumer.disconnect();
-  await relay.stop();
-  worker.shutdown();
-  await workerRun;
-  await connection.close();
+  await pipeline.close();
   await Promise.all([api.close(), reviewApi.close()]);
-  await db.end();
-  await relayPool.end();
 });
 
 const submit = (via: TestApi, token: string, body: object, key = randomUUID()) =>

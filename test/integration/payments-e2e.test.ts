@@ -3,64 +3,34 @@
  * stripe-mock (sandbox state in Postgres) -> ledger -> outbox -> relay -> Kafka, where payment.succeeded is read.
  */
 import { randomUUID } from 'node:crypto';
-import type { Consumer } from 'kafkajs';
-import type { NativeConnection, Worker } from '@temporalio/worker';
-import { createPool, withTenant, type Pool } from '../../platform/db/pool';
+import { withTenant, type Pool } from '../../platform/db/pool';
 import type { CloudEvent } from '../../platform/events/cloudevent';
-import { createKafka } from '../../platform/events/kafka';
-import { OutboxRelay } from '../../platform/events/outbox-relay';
 import { accountBalance } from '../../platform/ledger';
-import { createLogger } from '../../platform/logger';
-import { connectWorker, createWorkers, workerDeps } from '../../workers/create-workers';
 import { apiKeyWithRole, bearer, registerTenant, startApi, type RegisteredTenant, type TestApi } from '../support/api';
 import { testConfig } from '../support/env';
 import { eventually } from '../support/eventually';
-import { ensureTestTopics } from '../support/kafka';
+import { startPipeline, type Pipeline } from '../support/pipeline';
 
 const cfg = testConfig();
-const log = createLogger({ level: 'silent', service: 'test' });
-const kafka = createKafka(cfg);
 let api: TestApi;
+let pipeline: Pipeline;
 let db: Pool;
-let relayPool: Pool;
-let relay: OutboxRelay;
-let consumer: Consumer;
-let connection: NativeConnection;
-let worker: Worker;
-let workerRun: Promise<void>;
+let received: CloudEvent[];
 let tenant: RegisteredTenant;
 let clientKey: string;
-const received: CloudEvent[] = [];
 
 beforeAll(async () => {
-  await ensureTestTopics(kafka, cfg);
   api = startApi();
-  db = createPool(cfg.DATABASE_URL, 6);
-  relayPool = createPool(cfg.DATABASE_RELAY_URL, 2);
-  connection = await connectWorker(cfg);
-  worker = (await createWorkers(cfg, connection, await workerDeps(cfg, db, ['payments']), ['payments']))[0]!;
-  workerRun = worker.run();
-  relay = new OutboxRelay({ pool: relayPool, kafka, log, topicPrefix: cfg.KAFKA_TOPIC_PREFIX, pollIntervalMs: 200 });
-  relay.start();
-  consumer = kafka.consumer({ groupId: `${cfg.KAFKA_TOPIC_PREFIX}e2e-${randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: `${cfg.KAFKA_TOPIC_PREFIX}payment.events`, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void received.push(JSON.parse(message.value!.toString()) as CloudEvent) });
+  pipeline = await startPipeline(cfg, ['payments'], 'payment.events');
+  ({ db, received } = pipeline);
   tenant = await registerTenant(api);
   clientKey = (await apiKeyWithRole(api, tenant, 'client')).key;
 });
 
 afterAll(async () => {
-  await consumer.disconnect();
-  await relay.stop();
-  worker.shutdown();
-  await workerRun;
-  await connection.close();
+  await pipeline.close();
   await api.close();
-  await db.end();
-  await relayPool.end();
 });
-
 
 const pay = (key: string, body: object) => api.http().post('/api/payments').set(bearer(clientKey)).set('Idempotency-Key', key).send(body);
 const body = (overrides: object = {}) => ({ amountMinor: 1099, currency: 'EUR', customerId: 'cus_e2e', paymentMethod: 'pm_card_visa', ...overrides });
