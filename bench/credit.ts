@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { CreditScorer, defaultModelPath } from '../activities/credit';
+import { CreditScorer, defaultModelPath, SESSION_OPTIONS } from '../activities/credit/scorer';
 
 const ITERATIONS = Number(process.env.BENCH_CREDIT_ITERATIONS ?? 5000);
 const WARMUP = 500;
@@ -62,7 +62,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main() {
   const { vectors } = JSON.parse(fs.readFileSync(vectorsPath, 'utf8')) as { vectors: number[][] };
   const scorer = await CreditScorer.load(modelPath);
-  const session = await InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+  const session = await InferenceSession.create(modelPath, SESSION_OPTIONS);
   const raw = (v: number[]) => session.run({ features: new Tensor('float32', Float32Array.from(v), [1, v.length]) });
 
   const rounds: { nodeRaw: Latency; nodeScorer: Latency; python: Latency & { version: string } }[] = [];

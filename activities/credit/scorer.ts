@@ -60,6 +60,8 @@ const PROBES = [
   [20000, 3, 2, 2, 2, 2, 2, 19000, 18500, 18000, 17500, 17000, 16500, 0, 0, 0, 0, 0, 0],
 ];
 const SELF_CHECK_TOLERANCE = 1e-4;
+/** One row at a time on one thread: a worker scores one application per activity; parallelism is across workers. */
+export const SESSION_OPTIONS: InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
 
 export class CreditScorer {
   private constructor(
@@ -88,7 +90,7 @@ export class CreditScorer {
     }
     let session: InferenceSession;
     try {
-      session = await InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+      session = await InferenceSession.create(modelPath, SESSION_OPTIONS);
     } catch (err) {
       return fail('cannot be loaded by ONNX Runtime', err);
     }

@@ -34,7 +34,6 @@ export interface SubmitApplicationBody {
 
 interface ApplicationRow {
   id: string;
-  request_hash: Buffer;
   submitted_by: string;
   credit_profile: CreditProfile;
   requested_limit_minor: string;
