@@ -1,10 +1,11 @@
 /**
- * The ledger's write and read paths. Every function takes a tenant-scoped transaction (`withTenant`); the
- * invariants themselves are enforced by PostgreSQL (migrations/*_ledger.sql), so a bug here cannot unbalance
- * the books, only fail to post.
+ * The ledger's write and read paths. Every function takes a tenant-scoped transaction (`withTenant`). Entries are
+ * written only by the database function `ledger_post(jsonb)` (migrations/*_ledger-v2.sql: one round trip, balance
+ * per currency, accounting date in the tenant's time zone, period lock); the application role cannot insert ledger
+ * rows itself, so a bug here cannot unbalance the books, only fail to post.
  */
 import type { PoolClient } from 'pg';
-import { negate, type Currency, type Money } from '../../core/money';
+import type { Currency, Money } from '../../core/money';
 
 export type AccountType = 'asset' | 'liability' | 'equity' | 'revenue' | 'expense';
 
@@ -17,6 +18,8 @@ export interface PostingInput {
   amount: Money;
 }
 
+export type EntryKind = 'standard' | 'adjusting' | 'closing' | 'opening' | 'reversal';
+
 export interface JournalEntryInput {
   /** Deterministic (platform/ids.ts, from the business key and step): the same step can only post once. */
   id: string;
@@ -25,11 +28,28 @@ export interface JournalEntryInput {
   description: string;
   source: { type: string; id: string };
   postings: PostingInput[];
+  kind?: Exclude<EntryKind, 'reversal'>;
+  /** Who made it: a user id, an API key id, or `system` (the default) for platform workflows. */
+  createdBy?: string;
 }
+
+export type LedgerErrorCode =
+  | 'unbalanced'
+  | 'closed-period'
+  | 'unknown-account'
+  | 'unknown-entry'
+  | 'conflicting-entry'
+  | 'already-reversed'
+  | 'invalid-entry'
+  | 'unknown-period'
+  | 'invalid-transition';
+const LEDGER_ERROR_CODES = new Set<string>([
+  'unbalanced', 'closed-period', 'unknown-account', 'unknown-entry', 'conflicting-entry', 'already-reversed', 'invalid-entry', 'unknown-period', 'invalid-transition',
+]);
 
 export class LedgerError extends Error {
   constructor(
-    readonly code: 'unbalanced' | 'closed-period' | 'unknown-account' | 'conflicting-entry',
+    readonly code: LedgerErrorCode,
     message: string,
   ) {
     super(message);
@@ -46,55 +66,78 @@ async function resolveAccount(tx: PoolClient, ref: AccountRef): Promise<string> 
   return rows[0].id;
 }
 
-/**
- * Posts an entry. Returns `already-posted` when an entry with this id exists for the same source (a retried
- * step); a different source under the same id is a conflict. Balance is checked by the database at commit.
- */
-export async function postJournalEntry(tx: PoolClient, entry: JournalEntryInput, reverses?: string): Promise<'posted' | 'already-posted'> {
-  const inserted = await tx.query(
-    `INSERT INTO journal_entries (id, tenant_id, effective_at, description, source_type, source_id, reverses)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-    [entry.id, entry.tenantId, entry.effectiveAt, entry.description, entry.source.type, entry.source.id, reverses ?? null],
-  ).catch(translate);
-  if (inserted.rowCount === 0) {
-    const { rows } = await tx.query<{ source_type: string; source_id: string }>('SELECT source_type, source_id FROM journal_entries WHERE id = $1', [entry.id]);
-    if (rows[0]?.source_type === entry.source.type && rows[0]?.source_id === entry.source.id) return 'already-posted';
-    throw new LedgerError('conflicting-entry', `journal entry ${entry.id} exists for another source`);
-  }
-  for (const p of entry.postings) {
-    const accountId = await resolveAccount(tx, p.account);
-    await tx.query('INSERT INTO postings (tenant_id, entry_id, account_id, currency, amount_minor) VALUES ($1, $2, $3, $4, $5)', [
-      entry.tenantId,
-      entry.id,
-      accountId,
-      p.amount.currency,
-      p.amount.amountMinor,
-    ]);
-  }
-  // Check balance now rather than at COMMIT, so the caller gets a LedgerError, not a failed commit.
-  await tx.query('SET CONSTRAINTS journal_entry_balances IMMEDIATE').catch(translate);
-  await tx.query('SET CONSTRAINTS journal_entry_balances DEFERRED');
-  return 'posted';
+export type PostResult = 'posted' | 'already-posted';
+
+async function ledgerPost(tx: PoolClient, body: Record<string, unknown>): Promise<PostResult> {
+  const { rows } = await tx.query<{ r: { status: PostResult } }>('SELECT ledger_post($1::jsonb) AS r', [JSON.stringify(body)]).catch(translate);
+  return rows[0]!.r.status;
 }
 
-/** Posts the mirror image of an entry. Idempotent by `id`; an entry can be reversed only once. */
+/**
+ * Posts an entry through `ledger_post`. Returns `already-posted` when an entry with this id and the same content
+ * exists (a retried step); the same id with other content is a `conflicting-entry`.
+ */
+export async function postJournalEntry(tx: PoolClient, entry: JournalEntryInput): Promise<PostResult> {
+  return ledgerPost(tx, {
+    id: entry.id,
+    effectiveAt: entry.effectiveAt.toISOString(),
+    description: entry.description,
+    source: entry.source,
+    kind: entry.kind ?? 'standard',
+    createdBy: entry.createdBy,
+    postings: entry.postings.map((p) => ({
+      ...('systemKey' in p.account ? { systemKey: p.account.systemKey } : { accountId: p.account.accountId }),
+      currency: p.amount.currency,
+      amountMinor: p.amount.amountMinor,
+    })),
+  });
+}
+
+/** Posts the exact mirror of an entry (built by the database). Idempotent by `id`; an entry is reversed only once. */
 export async function reverseJournalEntry(
   tx: PoolClient,
-  input: { id: string; tenantId: string; entryId: string; effectiveAt: Date; description: string; source: { type: string; id: string } },
-): Promise<'posted' | 'already-posted'> {
-  const { rows } = await tx.query<{ account_id: string; currency: Currency; amount_minor: string }>(
-    'SELECT account_id, currency, amount_minor FROM postings WHERE entry_id = $1 ORDER BY id',
-    [input.entryId],
-  );
-  if (rows.length === 0) throw new LedgerError('unknown-account', `no journal entry ${input.entryId} to reverse`);
-  return postJournalEntry(
-    tx,
-    {
-      ...input,
-      postings: rows.map((r) => ({ account: { accountId: r.account_id }, amount: negate({ amountMinor: Number(r.amount_minor), currency: r.currency }) })),
-    },
-    input.entryId,
-  );
+  input: { id: string; tenantId: string; entryId: string; effectiveAt: Date; description: string; source: { type: string; id: string }; createdBy?: string },
+): Promise<PostResult> {
+  return ledgerPost(tx, {
+    id: input.id,
+    effectiveAt: input.effectiveAt.toISOString(),
+    description: input.description,
+    source: input.source,
+    kind: 'reversal',
+    reverses: input.entryId,
+    createdBy: input.createdBy,
+  });
+}
+
+export type PeriodStatus = 'open' | 'locked' | 'closed';
+export interface Period {
+  periodStart: string;
+  periodEnd: string;
+  status: PeriodStatus;
+}
+
+/** Creates the calendar-month periods from `from`'s month through `months` months ahead (existing ones kept). */
+export async function ensurePeriods(tx: PoolClient, from: string, months: number): Promise<void> {
+  await tx.query('SELECT ledger_ensure_periods($1::date, $2)', [from, months]).catch(translate);
+}
+
+/**
+ * Moves a period: `lock` (only adjusting entries from then on), `close` (nothing more), `reopen` (a closed period,
+ * with a reason; admin only at the API). Waits for postings in flight into the period; audited in
+ * accounting_period_events.
+ */
+export async function setPeriodStatus(
+  tx: PoolClient,
+  input: { periodStart: string; action: 'lock' | 'close' | 'reopen'; actor: string; reason?: string },
+): Promise<Period> {
+  const { rows } = await tx
+    .query<{ period_start: string; period_end: string; status: PeriodStatus }>(
+      "SELECT to_char(period_start, 'YYYY-MM-DD') AS period_start, to_char(period_end, 'YYYY-MM-DD') AS period_end, status FROM ledger_set_period_status($1::date, $2, $3, $4)",
+      [input.periodStart, input.action, input.actor, input.reason ?? null],
+    )
+    .catch(translate);
+  const r = rows[0]!;
+  return { periodStart: r.period_start, periodEnd: r.period_end, status: r.status };
 }
 
 export interface Balance {
@@ -124,7 +167,7 @@ export async function balances(tx: PoolClient, asOf?: Date): Promise<Balance[]> 
     [asOf ?? null],
   );
   return rows.map((r) => {
-    const dmc = Number(r.total);
+    const dmc = minorFromSum(r.total);
     return {
       accountId: r.account_id,
       code: r.code,
@@ -149,7 +192,7 @@ export async function accountBalance(tx: PoolClient, systemKey: string, currency
   );
   const row = rows[0];
   if (!row?.total) return 0;
-  const dmc = Number(row.total);
+  const dmc = minorFromSum(row.total);
   return CREDIT_NORMAL.has(row.type) ? -dmc : dmc;
 }
 
@@ -184,12 +227,22 @@ export async function availableBalance(tx: PoolClient, systemKey: string, curren
       WHERE a.system_key = $1 AND h.currency = $2 AND h.status = 'active'`,
     [systemKey, currency],
   );
-  return posted - Number(rows[0]?.held ?? 0);
+  return posted - minorFromSum(rows[0]?.held ?? '0');
 }
 
+/**
+ * A sum from PostgreSQL (numeric or bigint, as text) as minor units. Sums can exceed 2^53 where single amounts
+ * cannot; such a sum is refused rather than silently rounded (reports that need it read the text as bigint).
+ */
+export function minorFromSum(total: string): number {
+  const n = BigInt(total);
+  if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < -BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`ledger sum ${total} exceeds 2^53 - 1 minor units`);
+  return Number(n);
+}
+
+/** ledger_post and the period functions name each refusal in the error's HINT. */
 function translate(err: unknown): never {
-  const e = err as { code?: string; message?: string };
-  if (e.code === '23514' && /does not balance|needs at least two/.test(e.message ?? '')) throw new LedgerError('unbalanced', e.message!);
-  if (e.code === '23514' && /period .* is closed/.test(e.message ?? '')) throw new LedgerError('closed-period', e.message!);
+  const e = err as { hint?: string; message?: string };
+  if (e.hint && LEDGER_ERROR_CODES.has(e.hint)) throw new LedgerError(e.hint as LedgerErrorCode, e.message ?? e.hint);
   throw err;
 }

@@ -11,6 +11,8 @@ import {
   postJournalEntry,
   reverseJournalEntry,
   settleHold,
+  ensurePeriods,
+  setPeriodStatus,
   type JournalEntryInput,
 } from '../../platform/ledger';
 import { createTenant, testConfig } from '../support/env';
@@ -74,12 +76,14 @@ describe('the ledger', () => {
     await expect(inTenant((tx) => postJournalEntry(tx, entry))).rejects.toMatchObject({ code: 'unbalanced' });
   });
 
-  it('refuses an entry with a single posting, even written in raw SQL past the module', async () => {
-    const id = randomUUID();
-    const raw = inTenant(async (tx) => {
-      await tx.query("INSERT INTO journal_entries (id, tenant_id, effective_at, description, source_type, source_id) VALUES ($1, $2, now(), 'x', 'test', 'x')", [id, tenantId]);
-    });
-    await expect(raw).rejects.toThrow(/needs at least two/);
+  it('refuses an entry with a single posting, and raw SQL past ledger_post from the app role or the schema owner', async () => {
+    const entry = sale(100);
+    entry.postings = entry.postings.slice(0, 1);
+    await expect(inTenant((tx) => postJournalEntry(tx, entry))).rejects.toMatchObject({ code: 'unbalanced', message: expect.stringMatching(/needs at least two/) });
+    const rawEntry = (tx: PoolClient) =>
+      tx.query("INSERT INTO journal_entries (id, tenant_id, effective_at, accounting_date, description, source_type, source_id) VALUES ($1, $2, now(), current_date, 'x', 'test', 'x')", [randomUUID(), tenantId]);
+    await expect(inTenant(rawEntry)).rejects.toThrow(/permission denied for table journal_entries/);
+    await expect(inTenant(rawEntry, owner)).rejects.toThrow(/written only by ledger_post/);
   });
 
   it('posts a step once, however often it is retried', async () => {
@@ -102,11 +106,13 @@ describe('the ledger', () => {
     await expect(inTenant((tx) => tx.query('UPDATE postings SET amount_minor = 1 WHERE entry_id = $1', [entry.id]), owner)).rejects.toThrow(/append-only/);
     await expect(inTenant((tx) => tx.query('DELETE FROM journal_entries WHERE id = $1', [entry.id]), owner)).rejects.toThrow(/append-only/);
     await expect(inTenant((tx) => tx.query('UPDATE postings SET amount_minor = 1 WHERE entry_id = $1', [entry.id]))).rejects.toThrow(/permission denied/);
-    const late = inTenant(async (tx) => {
-      const { rows } = await tx.query("SELECT id FROM ledger_accounts WHERE system_key = 'cash'");
-      await tx.query("INSERT INTO postings (tenant_id, entry_id, account_id, currency, amount_minor) VALUES ($1, $2, $3, 'EUR', 1)", [tenantId, entry.id, rows[0].id]);
-    });
-    await expect(late).rejects.toThrow(/already posted/);
+    const late = (pool: Pool) =>
+      inTenant(async (tx) => {
+        const { rows } = await tx.query("SELECT id FROM ledger_accounts WHERE system_key = 'cash'");
+        await tx.query("INSERT INTO postings (tenant_id, entry_id, account_id, currency, amount_minor, accounting_date) VALUES ($1, $2, $3, 'EUR', 1, current_date)", [tenantId, entry.id, rows[0].id]);
+      }, pool);
+    await expect(late(app)).rejects.toThrow(/permission denied for table postings/);
+    await expect(late(owner)).rejects.toThrow(/written only by ledger_post/);
   });
 
   it('corrects by a reversing entry, once', async () => {
@@ -117,11 +123,14 @@ describe('the ledger', () => {
     expect(await inTenant((tx) => reverseJournalEntry(tx, reversal))).toBe('posted');
     expect(await inTenant((tx) => reverseJournalEntry(tx, reversal))).toBe('already-posted');
     expect(await clearing()).toBe(before);
-    await expect(inTenant((tx) => reverseJournalEntry(tx, { ...reversal, id: randomUUID() }))).rejects.toThrow(/duplicate key/);
+    await expect(inTenant((tx) => reverseJournalEntry(tx, { ...reversal, id: randomUUID() }))).rejects.toMatchObject({ code: 'already-reversed' });
   });
 
   it('refuses postings into a closed period', async () => {
-    await inTenant((tx) => tx.query("INSERT INTO accounting_periods (tenant_id, period_start, period_end, status, closed_at) VALUES ($1, '2020-01-01', '2020-01-31', 'closed', now())", [tenantId]));
+    await inTenant(async (tx) => {
+      await ensurePeriods(tx, '2020-01-01', 0);
+      await setPeriodStatus(tx, { periodStart: '2020-01-01', action: 'close', actor: 'test' });
+    });
     const error = await inTenant((tx) => postJournalEntry(tx, sale(100, 'EUR', new Date('2020-01-15T12:00:00Z')))).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'closed-period' });
     expect(await inTenant((tx) => postJournalEntry(tx, sale(100, 'EUR', new Date('2020-02-01T00:00:00Z'))))).toBe('posted');
