@@ -1,5 +1,7 @@
 /** The schema's guarantees, checked in the database itself: migrations, roles, and row-level security. */
 import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { MIGRATIONS_DIR } from '../../platform/db/migrate';
 import { createPool, withTenant, type Pool } from '../../platform/db/pool';
 import { appendToOutbox } from '../../platform/events/outbox';
 import { createTenant, ownerPool, testConfig } from '../support/env';
@@ -18,9 +20,16 @@ afterAll(async () => {
 });
 
 describe('migrations', () => {
-  it('have been applied by node-pg-migrate, in order', async () => {
-    const { rows } = await owner.query<{ name: string }>('SELECT name FROM pgmigrations ORDER BY run_on, id');
-    expect(rows.map((r) => r.name)).toContain('1732420000000_tenants-and-outbox');
+  it('have all been applied by node-pg-migrate, one by one in the order of their file names', async () => {
+    const files = readdirSync(MIGRATIONS_DIR)
+      .filter((f) => f.endsWith('.sql'))
+      .map((f) => f.slice(0, -'.sql'.length))
+      .sort((a, b) => Number(a.split('_')[0]) - Number(b.split('_')[0]));
+    expect(files.length).toBeGreaterThanOrEqual(9);
+    const { rows } = await owner.query<{ name: string; run_on: Date }>('SELECT name, run_on FROM pgmigrations ORDER BY id');
+    expect(rows.map((r) => r.name)).toEqual(files);
+    // Recorded in the order they ran: each one's run_on is no earlier than the one before.
+    for (let i = 1; i < rows.length; i++) expect(rows[i]!.run_on.getTime()).toBeGreaterThanOrEqual(rows[i - 1]!.run_on.getTime());
   });
 });
 
@@ -86,6 +95,44 @@ describe('row-level security', () => {
     await expect(withTenant(app, tenant, (tx) => tx.query('UPDATE outbox SET published_at = now() WHERE event_id = $1', [eventId]))).rejects.toThrow(
       /permission denied/,
     );
+  });
+
+  it('refuses the application role any DELETE on the ledger, the outbox and the audit trail, and keeps the rows', async () => {
+    const tenant = await createTenant(app);
+    const eventId = randomUUID();
+    await withTenant(app, tenant, async (tx) => {
+      await tx.query('SELECT create_default_chart($1)', [tenant]);
+      await appendToOutbox(tx, { eventId, type: 'platform.smoke.completed', tenantId: tenant, aggregateType: 'smoke', aggregateId: 'z', data: {} });
+      await tx.query('INSERT INTO processed_events (consumer, event_id, tenant_id) VALUES ($1, $2, $3)', ['postgres-test', eventId, tenant]);
+      await tx.query('INSERT INTO smoke_runs (tenant_id, workflow_id, message) VALUES ($1, $2, $3)', [tenant, `wf-${randomUUID()}`, 'kept']);
+    });
+    const appendOnly = [
+      'journal_entries', 'postings', 'ledger_accounts', 'ledger_holds', 'accounting_periods', // the books
+      'outbox', 'processed_events', 'smoke_runs', // what was announced and handled
+      'payments', 'payment_refunds', 'compliance_payment_failures', 'compliance_flags', 'credit_applications', 'credit_lines', // money and decisions
+      'tenants', 'users', 'api_keys', 'invitations', // who could act (revoked or disabled, never erased)
+    ];
+    const refused: string[] = [];
+    for (const table of appendOnly) {
+      const attempt = await withTenant(app, tenant, (tx) => tx.query(`DELETE FROM ${table}`)).then(
+        (r) => `deleted ${r.rowCount} rows`,
+        (err: Error) => err.message,
+      );
+      refused.push(`${table}: ${attempt}`);
+    }
+    expect(refused).toEqual(appendOnly.map((t) => `${t}: permission denied for table ${t}`));
+    const kept: string[] = [];
+    await withTenant(app, tenant, async (tx) => {
+      for (const t of ['ledger_accounts', 'outbox', 'processed_events', 'smoke_runs', 'tenants']) if ((await tx.query(`SELECT 1 FROM ${t}`)).rowCount) kept.push(t);
+    });
+    expect(kept).toEqual(['ledger_accounts', 'outbox', 'processed_events', 'smoke_runs', 'tenants']);
+  });
+
+  it('grants the application role DELETE on the KYC deny list only', async () => {
+    const { rows } = await owner.query<{ table: string }>(`
+      SELECT table_schema || '.' || table_name AS table FROM information_schema.role_table_grants
+       WHERE grantee = 'finflow_app' AND privilege_type IN ('DELETE', 'TRUNCATE') ORDER BY 1`);
+    expect(rows.map((r) => r.table)).toEqual(['public.kyc_deny_list']);
   });
 
   it('writes an outbox event once, however often the writer retries', async () => {
