@@ -14,14 +14,20 @@ import { run, StackError, startDaemon, withTimeout } from '../lib/process';
 const NAME = 'kafka';
 const port = LOCAL_STACK_PORTS.kafka;
 const controllerPort = LOCAL_STACK_PORTS.kafkaController;
-const libs = (ctx: StackContext) => path.join(ctx.cacheDir, 'kafka', LOCAL_STACK_VERSIONS.kafka, 'libs');
+/** Where the pinned Kafka jars are cached (tests start private brokers from the same jars). */
+export const kafkaLibs = (cacheDir: string) => path.join(cacheDir, 'kafka', LOCAL_STACK_VERSIONS.kafka, 'libs');
+const libs = (ctx: StackContext) => kafkaLibs(ctx.cacheDir);
 
 function admin() {
   return new Kafka({ clientId: 'finflow-stack', brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, connectionTimeout: 2000, retry: { retries: 2 } }).admin();
 }
 
-function writeConfig(ctx: StackContext): string {
-  const dir = dataDir(ctx, NAME);
+/**
+ * Writes server.properties and log4j2.properties of one KRaft broker+controller listening on 127.0.0.1, with its
+ * log in `dir`/log; returns the path of server.properties.
+ */
+export function writeKafkaConfig(dir: string, ports: { port: number; controllerPort: number }): string {
+  const { port, controllerPort } = ports;
   fs.mkdirSync(dir, { recursive: true });
   const props = path.join(dir, 'server.properties');
   fs.writeFileSync(
@@ -67,17 +73,19 @@ function writeConfig(ctx: StackContext): string {
 }
 
 /** A KRaft cluster id: 16 random bytes, URL-safe base64, as `kafka-storage random-uuid` prints. */
-const clusterId = () => Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+export const kafkaClusterId = () => Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
 
-const java = (ctx: StackContext, main: string, args: string[]) => [
+/** `java` arguments running one of Kafka's main classes with the config written by writeKafkaConfig into `dir`. */
+export const kafkaJavaArgs = (libsDir: string, dir: string, main: string, args: string[], maxHeap = '768m') => [
   '-Xms256m',
-  '-Xmx768m',
-  `-Dlog4j2.configurationFile=${path.join(dataDir(ctx, NAME), 'log4j2.properties')}`,
+  `-Xmx${maxHeap}`,
+  `-Dlog4j2.configurationFile=${path.join(dir, 'log4j2.properties')}`,
   '-cp',
-  `${libs(ctx)}/*`,
+  `${libsDir}/*`,
   main,
   ...args,
 ];
+const java = (ctx: StackContext, main: string, args: string[]) => kafkaJavaArgs(libs(ctx), dataDir(ctx, NAME), main, args);
 
 export const kafka: Component = {
   name: NAME,
@@ -90,10 +98,10 @@ export const kafka: Component = {
   },
 
   async start(ctx, say) {
-    const props = writeConfig(ctx);
+    const props = writeKafkaConfig(dataDir(ctx, NAME), { port, controllerPort });
     if (!fs.existsSync(path.join(dataDir(ctx, NAME), 'log', 'meta.properties'))) {
       say('formatting KRaft storage');
-      await run(NAME, 'storage format', 'java', java(ctx, 'kafka.tools.StorageTool', ['format', `--cluster-id=${clusterId()}`, '--config', props]), {
+      await run(NAME, 'storage format', 'java', java(ctx, 'kafka.tools.StorageTool', ['format', `--cluster-id=${kafkaClusterId()}`, '--config', props]), {
         logFile: logFile(ctx, NAME),
       });
     }
