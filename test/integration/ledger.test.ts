@@ -155,11 +155,4 @@ describe('the ledger', () => {
     expect(await inTenant((tx) => availableBalance(tx, 'provider_clearing', 'EUR'))).toBe(before);
     await expect(inTenant((tx) => settleHold(tx, hold.id, 'captured'))).rejects.toMatchObject({ code: 'conflicting-entry' });
   });
-
-  it('gives every newly registered tenant its chart of accounts', async () => {
-    const other = await createTenant(app);
-    await withTenant(app, other, (tx) => tx.query('SELECT create_default_chart($1)', [other]));
-    const keys = await withTenant(app, other, async (tx) => (await tx.query('SELECT system_key FROM ledger_accounts ORDER BY code')).rows.map((r) => r.system_key));
-    expect(keys).toEqual(expect.arrayContaining(['cash', 'provider_clearing', 'accounts_receivable', 'sales_revenue', 'refunds', 'processing_fees']));
-  });
 });
