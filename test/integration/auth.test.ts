@@ -2,7 +2,7 @@
 import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { SignJWT, UnsecuredJWT, base64url } from 'jose';
 import { generateLocalSecrets } from '../../deploy/local/lib/secrets';
-import { apiKeyWithRole, bearer, PASSWORD, registerTenant, startApi, type TestApi } from '../support/api';
+import { apiKeyWithRole, bearer, PASSWORD, registerTenant, startApi, userWithRole, type TestApi } from '../support/api';
 
 let api: TestApi;
 beforeAll(() => {
@@ -151,9 +151,38 @@ describe('hostile access tokens', () => {
     await refuse(token);
   });
 
-  it('refuses a tampered payload (role raised)', async () => {
+  it('refuses a non-admin raising its own role, and leaves that role as it was', async () => {
+    const financeToken = await userWithRole(api, tenant, 'finance');
+    const financeUser = (await me(financeToken).expect(200)).body.user as { id: string; email: string };
+    const financeClaims = JSON.parse(Buffer.from(financeToken.split('.')[1]!, 'base64url').toString());
+    expect(financeClaims.role).toBe('finance');
+
+    // Its own token with the role claim raised, signature kept.
+    const [h, , sig] = financeToken.split('.');
+    const raised = `${h}.${base64url.encode(JSON.stringify({ ...financeClaims, role: 'admin' }))}.${sig}`;
+    await refuse(raised);
+    const adminOnly = await api.http().get('/api/users').set(bearer(raised)).expect(401);
+    expect(adminOnly.body.type).toBe('urn:finflow:problem:unauthenticated');
+    // Through the API: inviting itself (another address of its own) as admin, or minting a key.
+    await api.http().post('/api/users/invitations').set(bearer(financeToken)).send({ email: `again-${randomUUID().slice(0, 8)}@${tenant.slug}.test`, role: 'admin' }).expect(403);
+    await api.http().post('/api/api-keys').set(bearer(financeToken)).send({ name: 'mine', role: 'finance' }).expect(403);
+
+    // Nothing changed: the person is finance in its session, in the tenant's user list and at its next login.
+    expect((await me(financeToken).expect(200)).body.role).toBe('finance');
+    await api.http().get('/api/users').set(bearer(financeToken)).expect(403);
+    const users = await api.http().get('/api/users').set(bearer(tenant.admin.accessToken)).expect(200);
+    expect(users.body.data.filter((u: { id: string }) => u.id === financeUser.id)).toEqual([expect.objectContaining({ email: financeUser.email, role: 'finance' })]);
+    expect(users.body.data.filter((u: { role: string }) => u.role === 'admin').map((u: { email: string }) => u.email)).toEqual([tenant.adminEmail]);
+    const login = await api.http().post('/api/auth/login').send({ email: financeUser.email, password: PASSWORD }).expect(200);
+    expect((await me(login.body.accessToken).expect(200)).body.role).toBe('finance');
+    const keys = await api.http().get('/api/api-keys').set(bearer(tenant.admin.accessToken)).expect(200);
+    expect(keys.body.data).toEqual([]);
+  });
+
+  it("refuses a tampered payload (another tenant's id)", async () => {
+    const other = await registerTenant(api);
     const [h, , sig] = tenant.admin.accessToken.split('.');
-    await refuse(`${h}.${base64url.encode(JSON.stringify({ ...claims, role: 'admin', tid: randomUUID() }))}.${sig}`);
+    await refuse(`${h}.${base64url.encode(JSON.stringify({ ...claims, tid: other.tenantId }))}.${sig}`);
   });
 
   it('refuses alg "none"', async () => {
