@@ -33,7 +33,10 @@ ALTER TABLE tenants ADD COLUMN time_zone text NOT NULL DEFAULT 'UTC' CHECK (is_t
 ALTER TABLE journal_entries
   ADD COLUMN accounting_date date,
   ADD COLUMN kind text NOT NULL DEFAULT 'standard' CHECK (kind IN ('standard', 'adjusting', 'closing', 'opening', 'reversal')),
-  ADD COLUMN created_by text NOT NULL DEFAULT 'system' CHECK (length(created_by) BETWEEN 1 AND 200);
+  ADD COLUMN created_by text NOT NULL DEFAULT 'system' CHECK (length(created_by) BETWEEN 1 AND 200),
+  -- Manual entries only (maker-checker, see ledger_decide_draft): the checker, never the maker.
+  ADD COLUMN approved_by text CHECK (length(approved_by) BETWEEN 1 AND 200),
+  ADD CONSTRAINT journal_entries_four_eyes CHECK (approved_by IS NULL OR approved_by <> created_by);
 ALTER TABLE postings ADD COLUMN accounting_date date;
 -- Rows posted before v2 were dated in UTC (every tenant's zone until now).
 ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_append_only;
@@ -52,6 +55,9 @@ ALTER TABLE journal_entries ADD CONSTRAINT journal_entries_reversal_kind CHECK (
 -- Reports read postings by account and accounting date.
 CREATE INDEX postings_account_date ON postings (tenant_id, account_id, currency, accounting_date);
 CREATE INDEX journal_entries_date ON journal_entries (tenant_id, accounting_date);
+-- Superseded by the two above (their prefixes), and each costs an index insert per row written.
+DROP INDEX postings_account;
+DROP INDEX journal_entries_effective;
 
 -- The application role writes no ledger row itself.
 REVOKE INSERT ON journal_entries, postings FROM finflow_app;
@@ -216,6 +222,11 @@ BEGIN
   IF v_id IS NULL OR v_effective IS NULL OR coalesce(p_entry->'source'->>'type', '') = '' OR coalesce(p_entry->'source'->>'id', '') = '' THEN
     RAISE EXCEPTION 'entry needs id, effectiveAt and source' USING ERRCODE = 'check_violation', HINT = 'invalid-entry';
   END IF;
+  -- A manual entry (and an approver) only through an approved draft: ledger_decide_draft marks the transaction.
+  IF (p_entry->'source'->>'type' = 'manual' OR p_entry ? 'approvedBy')
+     AND current_setting('finflow.ledger_manual', true) IS DISTINCT FROM v_id::text THEN
+    RAISE EXCEPTION 'manual entries are posted only by approving a draft (maker-checker)' USING ERRCODE = 'check_violation', HINT = 'four-eyes';
+  END IF;
   IF (v_kind = 'reversal') <> (v_reverses IS NOT NULL) THEN
     RAISE EXCEPTION 'a reversal names the entry it reverses, and only a reversal does' USING ERRCODE = 'check_violation', HINT = 'invalid-entry';
   END IF;
@@ -322,9 +333,9 @@ BEGIN
     PERFORM set_config('finflow.ledger_posting', v_id::text, true);
     BEGIN
       WITH entry AS (
-        INSERT INTO journal_entries (id, tenant_id, effective_at, accounting_date, description, source_type, source_id, reverses, kind, created_by)
+        INSERT INTO journal_entries (id, tenant_id, effective_at, accounting_date, description, source_type, source_id, reverses, kind, created_by, approved_by)
         VALUES (v_id, t, v_effective, v_date, p_entry->>'description', p_entry->'source'->>'type', p_entry->'source'->>'id', v_reverses, v_kind,
-                coalesce(p_entry->>'createdBy', 'system'))
+                coalesce(p_entry->>'createdBy', 'system'), p_entry->>'approvedBy')
         RETURNING id)
       INSERT INTO postings (tenant_id, entry_id, account_id, currency, amount_minor, accounting_date)
         SELECT t, entry.id, u.account_id, u.currency, u.amount_minor, v_date FROM entry, unnest(v_lines) u;
@@ -364,11 +375,13 @@ DROP TRIGGER postings_written_by_ledger_post ON postings;
 DROP FUNCTION ledger_entry_guard();
 DROP FUNCTION ledger_posting_guard();
 GRANT INSERT ON journal_entries, postings TO finflow_app;
+CREATE INDEX journal_entries_effective ON journal_entries (tenant_id, effective_at);
+CREATE INDEX postings_account ON postings (tenant_id, account_id, currency);
 DROP INDEX journal_entries_date;
 DROP INDEX postings_account_date;
 ALTER TABLE journal_entries DROP CONSTRAINT journal_entries_reversal_kind;
 ALTER TABLE postings DROP COLUMN accounting_date;
-ALTER TABLE journal_entries DROP COLUMN accounting_date, DROP COLUMN kind, DROP COLUMN created_by;
+ALTER TABLE journal_entries DROP CONSTRAINT journal_entries_four_eyes, DROP COLUMN accounting_date, DROP COLUMN kind, DROP COLUMN created_by, DROP COLUMN approved_by;
 ALTER TABLE tenants DROP COLUMN time_zone;
 DROP FUNCTION is_time_zone(text);
 ALTER TABLE ledger_holds DROP CONSTRAINT ledger_holds_currency_iso;
