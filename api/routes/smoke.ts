@@ -1,6 +1,7 @@
 /**
  * The smoke probe over HTTP: starts SmokeWorkflow and reports on it, so ops can prove a deployment end to end.
- * It runs under the platform's own tenant; `admin` and `ops` may use it.
+ * `admin` and `ops` may use it. A run belongs to the caller's tenant (its workflow id, row and event), so one
+ * tenant can neither read another's runs nor reach them through a shared Idempotency-Key.
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -12,6 +13,7 @@ import { SMOKE_WORKFLOW_TYPE, smokeState, smokeWorkflowId, type SmokeInput, type
 import { DomainError } from '../errors';
 import { route, type AnyRoute } from '../routing';
 
+/** The platform's own tenant (created by the first migration). */
 export const SYSTEM_TENANT_ID = '00000000-0000-0000-0000-000000000000';
 
 const startSmokeBody = z
@@ -45,10 +47,10 @@ export function smokeRoutes(deps: { temporal: Client; config: Config }): AnyRout
       body: startSmokeBody,
       example: { body: { message: 'hello' } },
       responses: { 202: { description: 'Started', schema: smokeStarted } },
-      async handler(ctx, { body, headers }) {
+      async handler(ctx, { body, headers, principal }) {
         const id = headers['idempotency-key'] ?? randomUUID();
-        const workflowId = smokeWorkflowId(SYSTEM_TENANT_ID, id);
-        const input: SmokeInput = { tenantId: SYSTEM_TENANT_ID, ...body };
+        const workflowId = smokeWorkflowId(principal!.tenantId, id);
+        const input: SmokeInput = { tenantId: principal!.tenantId, ...body };
         try {
           await deps.temporal.workflow.start(SMOKE_WORKFLOW_TYPE, {
             workflowId,
@@ -76,9 +78,9 @@ export function smokeRoutes(deps: { temporal: Client; config: Config }): AnyRout
       access: { permission: 'platform:smoke' },
       params: smokeIdParams,
       responses: { 200: { description: 'Status', schema: smokeStatus }, 404: { description: 'No such run', schema: null } },
-      async handler(ctx, { params }) {
+      async handler(ctx, { params, principal }) {
         const { id } = params;
-        const workflowId = smokeWorkflowId(SYSTEM_TENANT_ID, id);
+        const workflowId = smokeWorkflowId(principal!.tenantId, id);
         const handle = deps.temporal.workflow.getHandle(workflowId);
         let description;
         try {

@@ -8,19 +8,21 @@ import { temporal } from '@temporalio/proto';
 import request from 'supertest';
 import { createApp } from '../../api/app';
 import { createApiDeps } from '../../api/deps';
-import { SYSTEM_TENANT_ID } from '../../api/routes/smoke';
 import type { Config } from '../../platform/config';
 import { createPool, withTenant, type Pool } from '../../platform/db/pool';
 import { createLogger } from '../../platform/logger';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../platform/temporal/codec';
 import { connectWorker, createWorkers, workerDeps } from '../../workers/create-workers';
-import { registerTenant, startApi, userWithRole } from '../support/api';
+import { registerTenant, startApi, userWithRole, type RegisteredTenant } from '../support/api';
 import { testConfig } from '../support/env';
+import { eventually } from '../support/eventually';
 
 const log = createLogger({ level: 'silent', service: 'test' });
 const cfg = testConfig();
 const testApi = startApi();
 const deps = testApi.deps;
+/** The tenant whose ops user runs the smoke probe here; its runs, rows and events are the tenant's own. */
+let tenant: RegisteredTenant;
 let token: string;
 /** Requests as an ops user (the smoke routes need platform:smoke). */
 const api = () => {
@@ -38,7 +40,8 @@ let workerRun: Promise<void>;
 let connection: NativeConnection;
 
 beforeAll(async () => {
-  token = await userWithRole(testApi, await registerTenant(testApi), 'ops');
+  tenant = await registerTenant(testApi);
+  token = await userWithRole(testApi, tenant, 'ops');
   db = createPool(cfg.DATABASE_URL, 2);
   connection = await connectWorker(cfg);
   worker = (await createWorkers(cfg, connection, await workerDeps(cfg, db, ['platform']), ['platform']))[0]!;
@@ -54,15 +57,18 @@ afterAll(async () => {
 });
 
 const smokeRunCount = async () =>
-  withTenant(db, SYSTEM_TENANT_ID, async (tx) => Number((await tx.query('SELECT count(*) FROM smoke_runs')).rows[0].count));
+  withTenant(db, tenant.tenantId, async (tx) => Number((await tx.query('SELECT count(*) FROM smoke_runs')).rows[0].count));
 
-async function waitForSmoke(id: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 100; i++) {
-    const res = await api().get(`/api/smoke/${id}`).expect(200);
-    if (res.body.status !== 'running') return res.body as Record<string, unknown>;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`smoke run ${id} did not finish`);
+/** The run's outcome once it has one (a loaded machine may take a while: the deadline is generous). */
+function waitForSmoke(id: string): Promise<Record<string, unknown>> {
+  return eventually(
+    `smoke run ${id} finished`,
+    async () => {
+      const res = await api().get(`/api/smoke/${id}`).expect(200);
+      return res.body.status !== 'running' && (res.body as Record<string, unknown>);
+    },
+    60_000,
+  );
 }
 
 /** Every Payload in a raw (undecoded) history: any object carrying `metadata` and `data`. */
@@ -134,7 +140,7 @@ describe('POST /api/smoke', () => {
     const done = await waitForSmoke(start.body.id);
     expect(done).toMatchObject({ status: 'completed', result: { smokeRunId: expect.any(String), eventId: expect.any(String) } });
     expect(await smokeRunCount()).toBe(before + 1);
-    const outbox = await withTenant(db, SYSTEM_TENANT_ID, (tx) =>
+    const outbox = await withTenant(db, tenant.tenantId, (tx) =>
       tx.query('SELECT event_type FROM outbox WHERE aggregate_id = $1', [start.body.workflowId]),
     );
     expect(outbox.rows).toEqual([{ event_type: 'platform.smoke.completed' }]);
@@ -230,9 +236,10 @@ describe('every response', () => {
 });
 
 describe('POST /api/codec/decode', () => {
-  it('lets ops read an encrypted payload from the raw history, and refuses a caller without platform:codec', async () => {
+  it("lets ops read an encrypted payload of its own tenant's run from the raw history, and refuses a caller without platform:codec", async () => {
     const secret = `codec-${randomUUID()}`;
     const start = await api().post('/api/smoke').send({ message: secret }).expect(202);
+    expect(start.body.workflowId).toContain(tenant.tenantId); // the caller's own run, not another tenant's
     await waitForSmoke(start.body.id);
     const history = await rawHistory(start.body.workflowId);
     const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
@@ -247,7 +254,6 @@ describe('POST /api/codec/decode', () => {
     const decoded = await api().post('/api/codec/decode').send(wire).expect(200);
     expect(Buffer.from(decoded.body.payloads[0].data, 'base64').toString()).toContain(secret);
 
-    const tenant = await registerTenant(testApi);
     const financeToken = await userWithRole(testApi, tenant, 'finance');
     await testApi.http().post('/api/codec/decode').set('Authorization', `Bearer ${financeToken}`).send(wire).expect(403);
   });

@@ -1,18 +1,88 @@
-/** Over HTTP, a credential of tenant A never reads or changes tenant B's data. */
+/**
+ * Over HTTP, a credential of tenant A never reads or changes tenant B's data. Every route that takes an id is
+ * tried with an id of B's, on a resource in a state where the call would change it: 404, and B sees it as before.
+ * The file runs its own workers on private task queues, so B's resources reach those states and stay there.
+ */
+import { randomUUID } from 'node:crypto';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { apiRoutes } from '../../api/app';
+import { EXAMPLE_APPLICATION } from '../../api/credit/routes';
+import { createPool, type Pool } from '../../platform/db/pool';
+import { connectWorker, createWorkers, workerDeps } from '../../workers/create-workers';
 import { apiKeyWithRole, bearer, registerTenant, startApi, userWithRole, type RegisteredTenant, type TestApi } from '../support/api';
+import { testConfig } from '../support/env';
+import { eventually } from '../support/eventually';
+
+const overrides = {
+  TEMPORAL_TASK_QUEUE_PREFIX: `${process.env.TEMPORAL_TASK_QUEUE_PREFIX}isolation-${randomUUID().slice(0, 8)}-`,
+  // Every scored application waits for an underwriter.
+  CREDIT_APPROVE_BELOW_PD: '0.00001',
+  CREDIT_DECLINE_AT_OR_ABOVE_PD: '0.99999',
+};
+const cfg = testConfig(overrides);
+const DEADLINE_MS = 60_000;
 
 let api: TestApi;
+let db: Pool;
+let connection: NativeConnection;
+let workers: Worker[];
+let runs: Promise<void>[];
 let a: RegisteredTenant;
 let b: RegisteredTenant;
 let bKey: { id: string; key: string };
+/** B's resources, each in a state where the call under test would change it. */
+const bOwns = {} as { inReview: string; authorized: string; succeeded: string; application: string; denied: string; deniedIdentity: object; smoke: string; smokeKey: string };
 
 beforeAll(async () => {
-  api = startApi();
+  api = startApi(overrides);
+  db = createPool(cfg.DATABASE_URL, 4);
+  connection = await connectWorker(cfg);
+  workers = await createWorkers(cfg, connection, await workerDeps(cfg, db, ['payments', 'credit', 'platform']), ['payments', 'credit', 'platform']);
+  runs = workers.map((w) => w.run());
   [a, b] = [await registerTenant(api), await registerTenant(api)];
   bKey = await apiKeyWithRole(api, b, 'client');
   await userWithRole(api, b, 'finance');
+
+  const asB = bearer(bKey.key);
+  const pay = async (body: object) =>
+    (await api.http().post('/api/payments').set(asB).set('Idempotency-Key', randomUUID()).send({ currency: 'EUR', customerId: 'cus_b', paymentMethod: 'pm_card_visa', ...body }))
+      .body.id as string;
+  bOwns.inReview = await pay({ amountMinor: cfg.RISK_REVIEW_AMOUNT_MINOR });
+  bOwns.authorized = await pay({ amountMinor: 500, captureMethod: 'manual' });
+  bOwns.succeeded = await pay({ amountMinor: 700 });
+  bOwns.application = (await api.http().post('/api/credit/applications').set(asB).set('Idempotency-Key', randomUUID()).send(EXAMPLE_APPLICATION)).body.id;
+  bOwns.deniedIdentity = { country: 'TW', nationalId: `B${randomUUID().slice(0, 8)}`, reason: 'fraud' };
+  bOwns.denied = (await api.http().post('/api/credit/deny-list').set(bearer(b.admin.accessToken)).send(bOwns.deniedIdentity).expect(201)).body.id;
+  bOwns.smokeKey = randomUUID();
+  bOwns.smoke = (await api.http().post('/api/smoke').set(bearer(b.admin.accessToken)).set('Idempotency-Key', bOwns.smokeKey).send({ message: 'B only' }).expect(202)).body.id;
+
+  const statusOf = async (path: string) => (await api.http().get(path).set(bearer(b.admin.accessToken))).body.status;
+  for (const [path, status] of [
+    [`/api/payments/${bOwns.inReview}`, 'in_review'],
+    [`/api/payments/${bOwns.authorized}`, 'authorized'],
+    [`/api/payments/${bOwns.succeeded}`, 'succeeded'],
+    [`/api/credit/applications/${bOwns.application}`, 'in_review'],
+    [`/api/smoke/${bOwns.smoke}`, 'completed'],
+  ] as const) {
+    await eventually(`${path} ${status}`, async () => (await statusOf(path)) === status, DEADLINE_MS);
+  }
+}, 4 * DEADLINE_MS);
+
+afterAll(async () => {
+  for (const w of workers ?? []) w.shutdown();
+  await Promise.all(runs ?? []);
+  await connection?.close();
+  await api.close();
+  await db.end();
 });
-afterAll(() => api.close());
+
+/** What B sees of a resource: compared whole before and after A's attempt. */
+const asSeenByB = async (path: string) => (await api.http().get(path).set(bearer(b.admin.accessToken)).expect(200)).body;
+
+async function expectNotFoundForA(req: ReturnType<ReturnType<TestApi['http']>['get']>) {
+  const res = await req.set(bearer(a.admin.accessToken));
+  expect(`${res.status} ${res.body.type}`).toBe('404 urn:finflow:problem:not-found');
+}
 
 describe('tenant isolation', () => {
   it("lists only the caller's users and API keys", async () => {
@@ -22,11 +92,6 @@ describe('tenant isolation', () => {
     expect(keys.body.data).toEqual([]);
   });
 
-  it("cannot revoke another tenant's API key (404, and the key keeps working)", async () => {
-    await api.http().delete(`/api/api-keys/${bKey.id}`).set(bearer(a.admin.accessToken)).expect(404);
-    await api.http().get('/api/me').set(bearer(bKey.key)).expect(200);
-  });
-
   it("sees its own tenant through /api/me, whichever credential B's data would suggest", async () => {
     const asA = await api.http().get('/api/me').set(bearer(a.admin.accessToken)).expect(200);
     expect(asA.body.tenant.id).toBe(a.tenantId);
@@ -34,29 +99,92 @@ describe('tenant isolation', () => {
     expect(asBKey.body.tenant.id).toBe(b.tenantId);
   });
 
-  it("cannot smuggle a tenant id through the body or query", async () => {
+  it('cannot smuggle a tenant id through the body or query', async () => {
     const res = await api.http().post('/api/users/invitations').set(bearer(a.admin.accessToken)).send({ email: 'x@y.test', role: 'ops', tenantId: b.tenantId }).expect(400);
     expect(res.body.errors).toEqual([expect.objectContaining({ path: 'body' })]);
     const users = await api.http().get(`/api/users?tenantId=${b.tenantId}`).set(bearer(a.admin.accessToken)).expect(200);
     expect(users.body.data.every((u: { email: string }) => u.email.endsWith(`${a.slug}.test`))).toBe(true);
   });
+});
 
-  it("cannot read, list, capture, cancel or refund another tenant's payment", async () => {
-    const bClient = await apiKeyWithRole(api, b, 'client');
-    const created = await api
-      .http()
-      .post('/api/payments')
-      .set(bearer(bClient.key))
-      .set('Idempotency-Key', `iso-${Date.now()}`)
-      .send({ amountMinor: 500, currency: 'EUR', customerId: 'cus_b', paymentMethod: 'pm_card_visa', captureMethod: 'manual' });
-    expect([201, 202]).toContain(created.status);
-    const id = created.body.id as string;
-    const asA = bearer(a.admin.accessToken);
-    await api.http().get(`/api/payments/${id}`).set(asA).expect(404);
-    for (const action of ['capture', 'cancel']) await api.http().post(`/api/payments/${id}/${action}`).set(asA).expect(404);
-    await api.http().post(`/api/payments/${id}/refunds`).set(asA).set('Idempotency-Key', 'iso-refund').send({}).expect(404);
-    const listed = await api.http().get('/api/payments').set(asA).expect(200);
-    expect(listed.body.data.map((p: { id: string }) => p.id)).not.toContain(id);
-    await api.http().get(`/api/payments/${id}`).set(bearer(bClient.key)).expect(200);
+describe("another tenant's id", () => {
+  /** Every route with an id, and the test below that tries it. */
+  const COVERED = [
+    'DELETE /api/api-keys/:id',
+    'GET /api/payments/:id',
+    'POST /api/payments/:id/capture',
+    'POST /api/payments/:id/cancel',
+    'POST /api/payments/:id/review',
+    'POST /api/payments/:id/refunds',
+    'GET /api/credit/applications/:id',
+    'POST /api/credit/applications/:id/decision',
+    'DELETE /api/credit/deny-list/:id',
+    'GET /api/smoke/:id',
+  ];
+
+  it('is tried on every route that takes one', () => {
+    const withIds = apiRoutes(api.deps).filter((r) => r.path.includes(':id')).map((r) => `${r.method.toUpperCase()} ${r.path}`);
+    expect(withIds.sort()).toEqual([...COVERED].sort());
+  });
+
+  it("cannot revoke B's API key: 404, and the key keeps working", async () => {
+    await expectNotFoundForA(api.http().delete(`/api/api-keys/${bKey.id}`));
+    await api.http().get('/api/me').set(bearer(bKey.key)).expect(200);
+    const keys = await api.http().get('/api/api-keys').set(bearer(b.admin.accessToken)).expect(200);
+    expect(keys.body.data).toEqual([expect.objectContaining({ id: bKey.id, revokedAt: null })]);
+  });
+
+  it("cannot read or list B's payments", async () => {
+    await expectNotFoundForA(api.http().get(`/api/payments/${bOwns.succeeded}`));
+    const listed = await api.http().get('/api/payments').set(bearer(a.admin.accessToken)).expect(200);
+    expect(listed.body.data).toEqual([]);
+  });
+
+  it.each(['capture', 'cancel'])("cannot %s B's authorised payment: 404, and it stays authorised", async (action) => {
+    const before = await asSeenByB(`/api/payments/${bOwns.authorized}`);
+    expect(before.status).toBe('authorized');
+    await expectNotFoundForA(api.http().post(`/api/payments/${bOwns.authorized}/${action}`));
+    expect(await asSeenByB(`/api/payments/${bOwns.authorized}`)).toEqual(before);
+  });
+
+  it("cannot decide B's payment review: 404, and it stays in review", async () => {
+    const before = await asSeenByB(`/api/payments/${bOwns.inReview}`);
+    expect(before.status).toBe('in_review');
+    await expectNotFoundForA(api.http().post(`/api/payments/${bOwns.inReview}/review`).send({ decision: 'approve' }));
+    expect(await asSeenByB(`/api/payments/${bOwns.inReview}`)).toEqual(before);
+  });
+
+  it("cannot refund B's payment: 404, and nothing is refunded", async () => {
+    const before = await asSeenByB(`/api/payments/${bOwns.succeeded}`);
+    expect(before).toMatchObject({ status: 'succeeded', amountRefundedMinor: 0 });
+    await expectNotFoundForA(api.http().post(`/api/payments/${bOwns.succeeded}/refunds`).set('Idempotency-Key', randomUUID()).send({}));
+    expect(await asSeenByB(`/api/payments/${bOwns.succeeded}`)).toEqual(before);
+  });
+
+  it("cannot read, list or decide B's credit application: 404, and it stays in review", async () => {
+    const before = await asSeenByB(`/api/credit/applications/${bOwns.application}`);
+    expect(before).toMatchObject({ status: 'in_review', decision: null });
+    await expectNotFoundForA(api.http().get(`/api/credit/applications/${bOwns.application}`));
+    const listed = await api.http().get('/api/credit/applications').set(bearer(a.admin.accessToken)).expect(200);
+    expect(listed.body.data).toEqual([]);
+    await expectNotFoundForA(api.http().post(`/api/credit/applications/${bOwns.application}/decision`).send({ decision: 'approve', approvedLimitMinor: 1_000_000 }));
+    expect(await asSeenByB(`/api/credit/applications/${bOwns.application}`)).toEqual(before);
+  });
+
+  it("cannot remove B's deny-list entry: 404, and the entry stays", async () => {
+    await expectNotFoundForA(api.http().delete(`/api/credit/deny-list/${bOwns.denied}`));
+    // Listing the same identity again finds B's entry still there.
+    const again = await api.http().post('/api/credit/deny-list').set(bearer(b.admin.accessToken)).send(bOwns.deniedIdentity).expect(200);
+    expect(again.body.id).toBe(bOwns.denied);
+  });
+
+  it("cannot read B's smoke run, nor reach it through B's Idempotency-Key", async () => {
+    const before = await asSeenByB(`/api/smoke/${bOwns.smoke}`);
+    expect(before).toMatchObject({ status: 'completed' });
+    await expectNotFoundForA(api.http().get(`/api/smoke/${bOwns.smoke}`));
+    const mine = await api.http().post('/api/smoke').set(bearer(a.admin.accessToken)).set('Idempotency-Key', bOwns.smokeKey).send({ message: 'A' }).expect(202);
+    expect(mine.body.workflowId).not.toBe(before.workflowId);
+    await eventually('A’s own smoke run', async () => (await api.http().get(`/api/smoke/${bOwns.smokeKey}`).set(bearer(a.admin.accessToken))).body.status === 'completed', DEADLINE_MS);
+    expect(await asSeenByB(`/api/smoke/${bOwns.smoke}`)).toEqual(before);
   });
 });
