@@ -80,17 +80,20 @@ describe('registration', () => {
     const accounts = await withTenant(db, tenant.tenantId, async (tx) =>
       (await tx.query<{ code: string; type: string; system_key: string }>('SELECT code, type, system_key FROM ledger_accounts ORDER BY code')).rows,
     );
-    expect(accounts.map((a) => `${a.code} ${a.type} ${a.system_key}`)).toEqual([
-      '1000 asset cash',
-      '1100 asset provider_clearing',
-      '1200 asset accounts_receivable',
-      '2000 liability customer_deposits',
-      '3000 equity equity',
-      '3900 equity retained_earnings',
-      '4000 revenue sales_revenue',
-      '4900 revenue refunds',
-      '5000 expense processing_fees',
-    ]);
+    // At least the accounts payments, refunds and fees post to (the chart may grow; these must be there).
+    expect(accounts.map((a) => `${a.code} ${a.type} ${a.system_key}`)).toEqual(
+      expect.arrayContaining([
+        '1000 asset cash',
+        '1100 asset provider_clearing',
+        '1200 asset accounts_receivable',
+        '2000 liability customer_deposits',
+        '3000 equity equity',
+        '3900 equity retained_earnings',
+        '4000 revenue sales_revenue',
+        '4900 revenue refunds',
+        '5000 expense processing_fees',
+      ]),
+    );
   });
 });
 
