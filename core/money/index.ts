@@ -83,3 +83,91 @@ export function format(m: Money): string {
   const whole = exp === 0 ? digits : `${digits.slice(0, -exp)}.${digits.slice(-exp)}`;
   return `${sign}${whole} ${m.currency}`;
 }
+
+// ------------------------------------------------------------------------------------------ rounding, allocation
+
+/** How a quotient that is not whole becomes whole minor units. */
+export type RoundingMode = 'half-up' | 'half-even' | 'half-down' | 'up' | 'down' | 'ceiling' | 'floor';
+
+/**
+ * numerator / denominator rounded to an integer with an explicit mode, exactly (bigint). `half-up` rounds ties
+ * away from zero (invoice tax), `half-even` to the even neighbour (banker's rounding: FX conversion), `up`/`down`
+ * away from / toward zero, `ceiling`/`floor` toward +/- infinity.
+ */
+export function divideRounded(numerator: bigint, denominator: bigint, mode: RoundingMode): bigint {
+  if (denominator === 0n) throw new RangeError('division by zero');
+  if (denominator < 0n) return divideRounded(-numerator, -denominator, mode);
+  const q = numerator / denominator; // truncates toward zero
+  const r = numerator % denominator; // same sign as the numerator
+  if (r === 0n) return q;
+  const sign = numerator < 0n ? -1n : 1n;
+  const twice = 2n * (r < 0n ? -r : r);
+  const away = q + sign;
+  switch (mode) {
+    case 'down':
+      return q;
+    case 'up':
+      return away;
+    case 'floor':
+      return sign < 0n ? away : q;
+    case 'ceiling':
+      return sign > 0n ? away : q;
+    case 'half-up':
+      return twice >= denominator ? away : q;
+    case 'half-down':
+      return twice > denominator ? away : q;
+    case 'half-even':
+      if (twice !== denominator) return twice > denominator ? away : q;
+      return q % 2n === 0n ? q : away;
+  }
+}
+
+function toSafe(n: bigint): number {
+  if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < -BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError('amount overflow');
+  return Number(n);
+}
+
+/**
+ * Splits an amount into parts proportional to `weights` (non-negative integers, not all zero) without losing or
+ * inventing a minor unit: each part gets the floor of its share, and the units left over go one each to the parts
+ * with the largest remainders (ties to the earlier part). Negative amounts split as the mirror of positive ones.
+ */
+export function allocate(m: Money, weights: readonly number[]): Money[] {
+  if (weights.length === 0) throw new RangeError('allocate needs at least one weight');
+  if (!weights.every((w) => Number.isSafeInteger(w) && w >= 0)) throw new RangeError('weights are non-negative integers');
+  const total = weights.reduce((a, b) => a + BigInt(b), 0n);
+  if (total === 0n) throw new RangeError('weights must not all be zero');
+  const negative = m.amountMinor < 0;
+  const amount = BigInt(Math.abs(m.amountMinor));
+  const shares = weights.map((w, i) => ({ i, floor: (amount * BigInt(w)) / total, rem: (amount * BigInt(w)) % total }));
+  let left = amount - shares.reduce((a, s) => a + s.floor, 0n);
+  const order = [...shares].sort((a, b) => (b.rem > a.rem ? 1 : b.rem < a.rem ? -1 : a.i - b.i));
+  for (const s of order) {
+    if (left === 0n) break;
+    s.floor += 1n;
+    left -= 1n;
+  }
+  return shares.map((s) => money(toSafe(negative ? -s.floor : s.floor) || 0, m.currency));
+}
+
+/** Parses a positive decimal rate ("1.0835", "0.0061") into an exact fraction. */
+export function parseRate(rate: string): { numerator: bigint; denominator: bigint } {
+  const match = /^(\d{1,12})(?:\.(\d{1,12}))?$/.exec(rate);
+  if (!match) throw new RangeError(`a rate is a positive decimal with up to 12 places, got ${JSON.stringify(rate)}`);
+  const frac = match[2] ?? '';
+  const numerator = BigInt(match[1]! + frac);
+  if (numerator === 0n) throw new RangeError('a rate is positive');
+  return { numerator, denominator: 10n ** BigInt(frac.length) };
+}
+
+/**
+ * Converts an amount at `rate` (1 unit of m.currency = rate units of `to`, major units) into `to`'s minor units,
+ * exactly, rounded once with `mode` (half-even unless said otherwise). Exponents come from ISO 4217: 1000 JPY
+ * at 0.0061 EUR per yen is 610 euro cents.
+ */
+export function convert(m: Money, rate: string, to: Currency, mode: RoundingMode = 'half-even'): Money {
+  const r = parseRate(rate);
+  const scaleFrom = 10n ** BigInt(minorUnitExponent(m.currency));
+  const scaleTo = 10n ** BigInt(minorUnitExponent(to));
+  return money(toSafe(divideRounded(BigInt(m.amountMinor) * r.numerator * scaleTo, r.denominator * scaleFrom, mode)), to);
+}
