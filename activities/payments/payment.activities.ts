@@ -102,7 +102,7 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
         // A retry may come after the provider forgot the idempotency key: look the intent up first.
         const existing = await provider.findIntent(input.paymentId);
         if (existing) return existing;
-        return provider.authorize({
+        const intent = await provider.authorize({
           paymentId: input.paymentId,
           amountMinor: input.amountMinor,
           currency: input.currency,
@@ -110,6 +110,9 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
           captureMethod: input.captureMethod,
           idempotencyKey: `${input.paymentId}:authorize`,
         });
+        // Automatic capture: the money has moved and the saga does not know yet.
+        if (intent.status === 'succeeded') failpoint('after-provider-charge', input.paymentId);
+        return intent;
       });
     },
 
@@ -132,13 +135,13 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
     },
 
     async captureCharge(input: { tenantId: string; paymentId: string; providerRef: string }): Promise<ProviderIntent> {
-      const captured = await providerStep(async () => {
+      return providerStep(async () => {
         const intent = await provider.findIntent(input.paymentId);
         if (intent?.status === 'succeeded') return intent; // captured already (automatic capture, or a retry)
-        return provider.capture({ paymentId: input.paymentId, providerRef: input.providerRef, idempotencyKey: `${input.paymentId}:capture` });
+        const captured = await provider.capture({ paymentId: input.paymentId, providerRef: input.providerRef, idempotencyKey: `${input.paymentId}:capture` });
+        failpoint('after-provider-charge', input.paymentId); // manual capture: the money has moved, the saga does not know yet
+        return captured;
       });
-      failpoint('after-provider-capture'); // the money has moved; the ledger does not know yet
-      return captured;
     },
 
     async releaseAuthorization(input: { tenantId: string; paymentId: string; holdOutcome?: 'released' | 'expired' }): Promise<void> {
