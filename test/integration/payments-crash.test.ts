@@ -1,117 +1,203 @@
 /**
- * Crash safety: 50 concurrent payments while the worker is SIGKILLed right after provider captures (before the
- * ledger post) and the relay right after publishing to Kafka (before marking the rows sent), and both are
- * restarted. Every payment must end final, no payment charged twice, the books equal the provider's money, and
- * every outcome event on Kafka exactly once after dedupe by event id.
+ * Crash safety: 50 concurrent payments, half with automatic capture (the money moves when the provider
+ * authorises) and half with manual capture (it moves when the client captures), while the worker is SIGKILLed
+ * right where the money moves (the provider call has returned, the activity has not completed) and the relay
+ * right after publishing to Kafka (before marking the rows sent); both are restarted as an orchestrator would.
+ * Every payment must end final, the provider must have charged each payment at most once (counted from the
+ * charges it performed, not from calls made), the books equal the provider's money, and every outcome event is
+ * on Kafka, exactly once after dedupe by event id. What was measured goes to .stack/crash-report.json.
+ *
+ * The file owns its world: a database of its own (its relay is the only one there, so it leads and can be
+ * killed while leading), its own task queue (no other file's worker runs these payments) and its own topics.
+ * Nothing is timed: the waits last as long as the payments keep moving, and fail when they stop moving.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Consumer } from 'kafkajs';
 import { createPool, withTenant, type Pool } from '../../platform/db/pool';
 import type { CloudEvent } from '../../platform/events/cloudevent';
 import { createKafka } from '../../platform/events/kafka';
 import { accountBalance } from '../../platform/ledger';
 import { apiKeyWithRole, bearer, registerTenant, startApi, type RegisteredTenant, type TestApi } from '../support/api';
 import { testConfig } from '../support/env';
-import { eventually } from '../support/eventually';
-import { ensureTestTopics } from '../support/kafka';
+import { deleteTopicsWithPrefix, ensureTestTopics, readTopic } from '../support/kafka';
+import { createPrivateDatabase, type PrivateDatabase } from '../support/private-database';
 import { supervise, type Supervised } from '../support/processes';
 
 const cfg = testConfig();
 const kafka = createKafka(cfg);
+const TOPIC_PREFIX = `${cfg.KAFKA_TOPIC_PREFIX}payments-crash.`;
 const PAYMENTS = 50;
+/** Each worker life dies on its 6th charge, so every phase (automatic charges, manual captures) sees kills. */
+const WORKER_FAILPOINTS = 'after-provider-charge=6';
+const RELAY_FAILPOINTS = 'relay-after-publish=3';
+/** A wait fails when nothing it watches has changed for this long (a kill costs one activity timeout, 30 s). */
+const STALL_MS = 5 * 60_000;
+const REPORT = path.join(__dirname, '../../.stack/crash-report.json');
+
+type CaptureMethod = 'automatic' | 'manual';
+interface Planned {
+  amountMinor: number;
+  captureMethod: CaptureMethod;
+  declined: boolean;
+}
+/** Even: automatic capture, odd: manual; of every ten, the 9th (automatic) and the 10th (manual) are declined. */
+const plan: Planned[] = Array.from({ length: PAYMENTS }, (_, i) => ({ amountMinor: 1000 + i, captureMethod: i % 2 === 0 ? 'automatic' : 'manual', declined: i % 10 >= 8 }));
+
+let database: PrivateDatabase;
+let env: Record<string, string>;
 let api: TestApi;
-let db: Pool;
+let app: Pool;
+let relayDb: Pool;
 let tenant: RegisteredTenant;
 let clientKey: string;
-let consumer: Consumer;
-const messages: CloudEvent[] = [];
 
 beforeAll(async () => {
-  await ensureTestTopics(kafka, cfg);
-  api = startApi({ PAYMENT_SYNC_WAIT_MS: '0' });
-  db = createPool(cfg.DATABASE_URL, 4);
+  database = await createPrivateDatabase();
+  env = { ...database.env, TEMPORAL_TASK_QUEUE_PREFIX: `${cfg.TEMPORAL_TASK_QUEUE_PREFIX}payments-crash-`, KAFKA_TOPIC_PREFIX: TOPIC_PREFIX };
+  await ensureTestTopics(kafka, cfg, TOPIC_PREFIX);
+  api = startApi({ ...env, PAYMENT_SYNC_WAIT_MS: '0' });
+  app = createPool(database.env.DATABASE_URL, 4);
+  relayDb = createPool(database.env.DATABASE_RELAY_URL, 2);
   tenant = await registerTenant(api);
   clientKey = (await apiKeyWithRole(api, tenant, 'client')).key;
-  consumer = kafka.consumer({ groupId: `${cfg.KAFKA_TOPIC_PREFIX}crash-${randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: `${cfg.KAFKA_TOPIC_PREFIX}payment.events`, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void messages.push(JSON.parse(message.value!.toString()) as CloudEvent) });
 });
 
 afterAll(async () => {
-  await consumer.disconnect();
   await api.close();
-  await db.end();
+  await Promise.all([app.end(), relayDb.end()]);
+  await deleteTopicsWithPrefix(kafka, TOPIC_PREFIX);
+  await database.drop();
 });
 
+/** Polls until `done`; fails only when the observed state (plus the worker's deaths) stops changing for STALL_MS. */
+async function untilDone<T>(what: string, observe: () => Promise<T>, done: (state: T) => boolean, worker: Supervised): Promise<T> {
+  let last = '';
+  let changedAt = Date.now();
+  for (;;) {
+    const state = await observe();
+    if (done(state)) return state;
+    const seen = JSON.stringify({ state, workerDeaths: worker.deaths.length });
+    if (seen !== last) [last, changedAt] = [seen, Date.now()];
+    else if (Date.now() - changedAt > STALL_MS) throw new Error(`nothing moved for ${STALL_MS / 1000} s while waiting for ${what}; stuck at ${seen}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 
 describe('payments under crashes', () => {
-  it('lose nothing and move no money twice when the worker and the relay are killed mid-flight', async () => {
-    const processes: Supervised[] = [
-      supervise('workers/main.ts', { WORKER_TASK_QUEUES: 'payments', LOG_LEVEL: 'error', FINFLOW_FAILPOINTS: 'after-provider-capture=12' }),
-      supervise('workers/relay.ts', { LOG_LEVEL: 'error', FINFLOW_FAILPOINTS: 'relay-after-publish=3' }),
-    ];
+  it('moves no money twice and loses nothing when the worker dies right after the provider moved money, and the relay right after publishing', async () => {
+    const worker = supervise('workers/main.ts', { ...env, WORKER_TASK_QUEUES: 'payments', LOG_LEVEL: 'error', FINFLOW_FAILPOINTS: WORKER_FAILPOINTS });
+    const relay = supervise('workers/relay.ts', { ...env, LOG_LEVEL: 'error', FINFLOW_FAILPOINTS: RELAY_FAILPOINTS });
+    let ids: string[] = [];
     try {
-      // Every tenth card is declined, so failures flow through the same crashes.
       const answers = await Promise.all(
-        Array.from({ length: PAYMENTS }, (_, i) =>
+        plan.map((p, i) =>
           api
             .http()
             .post('/api/payments')
             .set(bearer(clientKey))
             .set('Idempotency-Key', `crash-${i}-${randomUUID()}`)
-            .send({ amountMinor: 1000 + i, currency: 'EUR', customerId: `cus_${i % 7}`, paymentMethod: i % 10 === 9 ? 'pm_card_chargeDeclined' : 'pm_card_visa' }),
+            .send({ amountMinor: p.amountMinor, currency: 'EUR', customerId: `cus_${i % 7}`, paymentMethod: p.declined ? 'pm_card_chargeDeclined' : 'pm_card_visa', captureMethod: p.captureMethod }),
         ),
       );
       for (const a of answers) expect([201, 202]).toContain(a.status);
-      const ids = answers.map((a) => a.body.id as string);
+      ids = answers.map((a) => a.body.id as string);
+      const statuses = async () =>
+        withTenant(app, tenant.tenantId, async (tx) => {
+          const { rows } = await tx.query<{ id: string; status: string }>('SELECT id, status FROM payments WHERE id = ANY($1::uuid[]) ORDER BY id', [ids]);
+          return Object.fromEntries(rows.map((r) => [r.id, r.status]));
+        });
+      const final = (s: string | undefined) => s === 'succeeded' || s === 'failed';
 
-      const statuses = () =>
-        withTenant(db, tenant.tenantId, async (tx) => (await tx.query<{ id: string; status: string }>('SELECT id, status FROM payments WHERE id = ANY($1::uuid[])', [ids])).rows);
-      await eventually('every payment final', async () => (await statuses()).every((p) => p.status === 'succeeded' || p.status === 'failed'), 240_000);
-      const final = await statuses();
-      const succeeded = final.filter((p) => p.status === 'succeeded').map((p) => p.id);
-      expect(succeeded).toHaveLength(45);
-      expect(final.filter((p) => p.status === 'failed')).toHaveLength(5);
-
-      // The worker really died at the failpoint, more than once, and was restarted.
-      expect(processes[0]!.deaths.filter((d) => d === 'SIGKILL').length).toBeGreaterThanOrEqual(2);
-
-      // At most one charge per payment at the provider (each performed operation is logged atomically with it).
-      const calls = await db.query<{ payment_id: string; charges: number }>(
-        "SELECT payment_id, count(*)::int AS charges FROM provider_sandbox.calls WHERE payment_id = ANY($1) AND method IN ('charge', 'capture') GROUP BY payment_id",
-        [ids],
+      // Automatic capture: the charges happen now. Manual capture: the payments wait, authorised.
+      const resting = await untilDone(
+        'automatic payments final and manual ones authorised or declined',
+        statuses,
+        (s) => ids.every((id, i) => final(s[id]) || (plan[i]!.captureMethod === 'manual' && s[id] === 'authorized')),
+        worker,
       );
-      expect(calls.rows).toHaveLength(45);
-      expect(Math.max(...calls.rows.map((r) => r.charges))).toBe(1);
-
-      // Captured minus refunded at the provider equals the clearing account in the ledger.
-      const provider = await db.query<{ net: string }>(
-        'SELECT coalesce(sum(amount_captured_minor - amount_refunded_minor), 0)::text AS net FROM provider_sandbox.intents WHERE payment_id = ANY($1)',
-        [ids],
-      );
-      const clearing = await withTenant(db, tenant.tenantId, (tx) => accountBalance(tx, 'provider_clearing', 'EUR'));
-      expect(clearing).toBe(Number(provider.rows[0]!.net));
-      expect(clearing).toBe(succeeded.reduce((sum, id) => sum + 1000 + ids.indexOf(id), 0));
-
-      // Every outcome event reaches Kafka; after dedupe by id, exactly one per payment.
-      await eventually('every outcome on Kafka', () => ids.every((id) => messages.some((m) => m.subject === `payment/${id}` && m.type !== 'payment.created')), 60_000);
-      expect(processes[1]!.deaths.filter((d) => d === 'SIGKILL').length).toBeGreaterThanOrEqual(1);
-      const outcomes = new Map<string, Set<string>>();
-      for (const m of messages.filter((m) => ids.includes(m.subject.slice('payment/'.length)) && m.type !== 'payment.created')) {
-        outcomes.set(m.subject, (outcomes.get(m.subject) ?? new Set()).add(m.id));
-      }
-      expect(outcomes.size).toBe(PAYMENTS);
-      for (const eventIds of outcomes.values()) expect(eventIds.size).toBe(1);
-      const raw = messages.filter((m) => ids.includes(m.subject.slice('payment/'.length)) && m.type !== 'payment.created').length;
-      fs.writeFileSync(
-        path.join(__dirname, '../../.stack/crash-report.json'),
-        JSON.stringify({ payments: PAYMENTS, succeeded: succeeded.length, workerDeaths: processes[0]!.deaths, relayDeaths: processes[1]!.deaths, maxChargesPerPayment: 1, clearingMinor: clearing, outcomeMessagesOnKafka: raw, outcomeEventsAfterDedupe: outcomes.size }, null, 2),
+      // Manual capture: the client captures every authorised payment at once; those charges happen now.
+      const toCapture = ids.filter((id) => resting[id] === 'authorized');
+      const captures = await Promise.all(toCapture.map((id) => api.http().post(`/api/payments/${id}/capture`).set(bearer(clientKey))));
+      expect(captures.map((c) => c.status)).toEqual(toCapture.map(() => 200));
+      await untilDone('every payment final', statuses, (s) => ids.every((id) => final(s[id])), worker);
+      await untilDone(
+        'the outbox published',
+        async () => Number((await relayDb.query('SELECT count(*) FROM outbox WHERE published_at IS NULL')).rows[0].count),
+        (left) => left === 0,
+        worker,
       );
     } finally {
-      await Promise.all(processes.map((p) => p.stop()));
+      await Promise.all([worker, relay].map((p) => p.stop()));
     }
-  }, 420_000);
+
+    // Measure, with every process stopped: nothing below can still change.
+    const status = await withTenant(app, tenant.tenantId, async (tx) => {
+      const { rows } = await tx.query<{ id: string; status: string }>('SELECT id, status FROM payments WHERE id = ANY($1::uuid[])', [ids]);
+      return new Map(rows.map((r) => [r.id, r.status]));
+    });
+    const methodOf = new Map(ids.map((id, i) => [id, plan[i]!.captureMethod]));
+    const count = (method: CaptureMethod, s: string) => ids.filter((id) => methodOf.get(id) === method && status.get(id) === s).length;
+    // What the provider performed: each captured intent is one charge (the sandbox's intents, not its call log).
+    const performed = await app.query<{ payment_id: string; charges: number; captured: string }>(
+      `SELECT payment_id, count(*) FILTER (WHERE amount_captured_minor > 0)::int AS charges, sum(amount_captured_minor)::text AS captured
+         FROM provider_sandbox.intents WHERE payment_id = ANY($1) GROUP BY payment_id`,
+      [ids],
+    );
+    const chargesOf = new Map(ids.map((id) => [id, 0]));
+    const capturedOf = new Map(ids.map((id) => [id, 0]));
+    for (const r of performed.rows) {
+      chargesOf.set(r.payment_id, r.charges);
+      capturedOf.set(r.payment_id, Number(r.captured));
+    }
+    const maxChargesPerPayment = Math.max(...chargesOf.values());
+    const providerNetMinor = Number(
+      (await app.query<{ net: string }>('SELECT coalesce(sum(amount_captured_minor - amount_refunded_minor), 0)::text AS net FROM provider_sandbox.intents WHERE payment_id = ANY($1)', [ids]))
+        .rows[0]!.net,
+    );
+    const clearingMinor = await withTenant(app, tenant.tenantId, (tx) => accountBalance(tx, 'provider_clearing', 'EUR'));
+    const kills = worker.failpointKills.map((k) => ({ failpoint: k.failpoint, paymentId: k.detail!, captureMethod: methodOf.get(k.detail!) }));
+    const outcomes = (await readTopic(kafka, `${TOPIC_PREFIX}payment.events`))
+      .map((m) => JSON.parse(m.value!.toString()) as CloudEvent)
+      .filter((e) => e.type === 'payment.succeeded' || e.type === 'payment.failed');
+    const outcomeIds = new Map(ids.map((id) => [id, new Set<string>()]));
+    for (const e of outcomes) outcomeIds.get(e.subject.slice('payment/'.length))?.add(`${e.type} ${e.id}`);
+
+    const report = {
+      payments: PAYMENTS,
+      automatic: { succeeded: count('automatic', 'succeeded'), failed: count('automatic', 'failed') },
+      manual: { succeeded: count('manual', 'succeeded'), failed: count('manual', 'failed') },
+      workerKills: kills,
+      workerDeaths: worker.deaths,
+      relayDeaths: relay.deaths,
+      maxChargesPerPayment,
+      chargesOfKilledPayments: kills.map((k) => chargesOf.get(k.paymentId)),
+      providerNetMinor,
+      clearingMinor,
+      outcomeMessagesOnKafka: outcomes.length,
+      outcomeEventsAfterDedupe: [...outcomeIds.values()].reduce((n, s) => n + s.size, 0),
+    };
+    fs.mkdirSync(path.dirname(REPORT), { recursive: true });
+    fs.writeFileSync(REPORT, JSON.stringify(report, null, 2));
+
+    // Every payment final, as planned, in both capture modes.
+    expect({ automatic: report.automatic, manual: report.manual }).toEqual({ automatic: { succeeded: 20, failed: 5 }, manual: { succeeded: 20, failed: 5 } });
+    // The worker died at the failpoint where money moves, in both modes, and only there.
+    expect(worker.deaths.length).toBe(kills.length);
+    expect(worker.deaths.every((d) => d === 'SIGKILL')).toBe(true);
+    expect(kills.filter((k) => k.captureMethod === 'automatic').length).toBeGreaterThanOrEqual(1);
+    expect(kills.filter((k) => k.captureMethod === 'manual').length).toBeGreaterThanOrEqual(1);
+    // At most one charge per payment, as performed by the provider: one per succeeded payment, none per declined.
+    expect(maxChargesPerPayment).toBe(1);
+    for (const [i, id] of ids.entries()) {
+      const succeeded = status.get(id) === 'succeeded';
+      expect({ id, charges: chargesOf.get(id), captured: capturedOf.get(id) }).toEqual({ id, charges: succeeded ? 1 : 0, captured: succeeded ? plan[i]!.amountMinor : 0 });
+    }
+    // The books equal the provider's money.
+    expect(clearingMinor).toBe(providerNetMinor);
+    expect(clearingMinor).toBe(ids.reduce((sum, id, i) => sum + (status.get(id) === 'succeeded' ? plan[i]!.amountMinor : 0), 0));
+    // The relay died after publishing and was restarted; every outcome is on Kafka, exactly once after dedupe.
+    expect(relay.deaths.filter((d) => d === 'SIGKILL').length).toBeGreaterThanOrEqual(1);
+    for (const id of ids) expect({ id, outcomes: [...outcomeIds.get(id)!].map((o) => o.split(' ')[0]) }).toEqual({ id, outcomes: [`payment.${status.get(id)}`] });
+  }, 30 * 60_000);
 });
