@@ -24,7 +24,7 @@ export function requestHash(body: unknown): Buffer {
 export async function createOnce(
   db: Pool,
   tenantId: string,
-  table: 'payments' | 'credit_applications',
+  table: 'payments' | 'payment_refund_requests' | 'credit_applications',
   idempotencyKey: string,
   body: unknown,
   insert: (tx: PoolClient, requestHash: Buffer) => Promise<string>,

@@ -147,15 +147,40 @@ export class PaymentsService {
   async refund(principal: Principal, paymentId: string, idempotencyKey: string, body: { amountMinor?: number; reason?: string }) {
     const payment = await this.get(principal, paymentId);
     if (payment.status !== 'succeeded') throw new DomainError('conflict', `A ${payment.status} payment cannot be refunded`);
-    const amountMinor = body.amountMinor ?? payment.amountCapturedMinor - payment.amountRefundedMinor;
-    if (amountMinor <= 0) throw new DomainError('unprocessable-entity', 'Nothing is left to refund on this payment');
-    const refundId = deterministicUuid(principal.tenantId, paymentId, 'refund', idempotencyKey);
+    // The key is claimed with the request and the amount it resolves to before anything starts: a repeat finds the
+    // same refund (even once nothing is left), another request under the key is refused.
+    const refundId = await createOnce(this.deps.db, principal.tenantId, 'payment_refund_requests', idempotencyKey, { paymentId, ...body }, async (tx, hash) => {
+      const amount = body.amountMinor ?? payment.amountCapturedMinor - payment.amountRefundedMinor;
+      if (amount <= 0) throw new DomainError('unprocessable-entity', 'Nothing is left to refund on this payment');
+      const id = deterministicUuid(principal.tenantId, paymentId, 'refund', idempotencyKey);
+      await tx.query('INSERT INTO payment_refund_requests (id, tenant_id, idempotency_key, request_hash, payment_id, amount_minor) VALUES ($1, $2, $3, $4, $5, $6)', [
+        id,
+        principal.tenantId,
+        idempotencyKey,
+        hash,
+        paymentId,
+        amount,
+      ]);
+      return id;
+    });
+    const claimed = await withTenant(this.deps.db, principal.tenantId, async (tx) =>
+      (
+        await tx.query<{ amount_minor: string; status: string | null }>(
+          'SELECT r.amount_minor, f.status FROM payment_refund_requests r LEFT JOIN payment_refunds f ON f.id = r.id WHERE r.id = $1',
+          [refundId],
+        )
+      ).rows[0]!,
+    );
+    const amountMinor = Number(claimed.amount_minor);
+    // Done already: answer from the books, never run the refund again (provider keys do not live forever).
+    if (claimed.status === 'succeeded') return { refundId, amountMinor, status: 'succeeded', settled: true };
     const handle = await this.deps.temporal.workflow
       .start(REFUND_WORKFLOW_TYPE, {
         workflowId: refundWorkflowId(principal.tenantId, refundId),
         taskQueue: taskQueue(this.deps.config, 'payments'),
         args: [{ refundId, tenantId: principal.tenantId, paymentId, amountMinor, idempotencyKey, reason: body.reason }],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
         staticSummary: `Refund ${amountMinor} ${payment.currency} of payment ${paymentId}`,
       })
       .catch(async (err: unknown) => {

@@ -35,6 +35,9 @@ async function seedTenant(): Promise<Seeded> {
     await tx.query('INSERT INTO payment_refunds (id, tenant_id, payment_id, idempotency_key, amount_minor) VALUES ($1, $2, $3, $4, 100)', [
       randomUUID(), tenantId, paymentId, `refund-${randomUUID()}`,
     ]);
+    await tx.query("INSERT INTO payment_refund_requests (id, tenant_id, idempotency_key, request_hash, payment_id, amount_minor) VALUES ($1, $2, $3, '\\x00', $4, 100)", [
+      randomUUID(), tenantId, `refund-${randomUUID()}`, paymentId,
+    ]);
     const entryId = randomUUID();
     await postJournalEntry(tx, {
       id: entryId,
@@ -98,7 +101,7 @@ const theirs = () => tenants[1]!;
 const asTenant = <T>(tenantId: string, fn: (tx: PoolClient) => Promise<T>) => withTenant(app, tenantId, fn);
 
 const TABLES = [
-  'payments', 'payment_refunds', 'ledger_accounts', 'journal_entries', 'postings', 'ledger_holds',
+  'payments', 'payment_refunds', 'payment_refund_requests', 'ledger_accounts', 'journal_entries', 'postings', 'ledger_holds',
   'credit_applications', 'credit_lines', 'kyc_deny_list', 'compliance_payment_failures', 'compliance_flags',
 ];
 
@@ -128,6 +131,10 @@ describe('row-level security between two tenants', () => {
     ['payment_refunds', (t) => [
       'INSERT INTO payment_refunds (id, tenant_id, payment_id, idempotency_key, amount_minor) VALUES ($1, $2, $3, $4, 1)',
       [randomUUID(), t.tenantId, t.paymentId, `refund-${randomUUID()}`],
+    ]],
+    ['payment_refund_requests', (t) => [
+      "INSERT INTO payment_refund_requests (id, tenant_id, idempotency_key, request_hash, payment_id, amount_minor) VALUES ($1, $2, $3, '\\x00', $4, 1)",
+      [randomUUID(), t.tenantId, `refund-${randomUUID()}`, t.paymentId],
     ]],
     ['ledger_accounts', (t) => ["INSERT INTO ledger_accounts (tenant_id, code, name, type) VALUES ($1, '1999', 'Planted', 'asset')", [t.tenantId]]],
     ['ledger_holds', (t) => [
