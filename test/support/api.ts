@@ -3,13 +3,14 @@
  * plus helpers that register tenants and produce a credential for every role the way a customer would.
  */
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
+import request, { type Response } from 'supertest';
 import type Koa from 'koa';
 import { createApp } from '../../api/app';
 import { createApiDeps } from '../../api/deps';
 import type { Role } from '../../core/identity/rbac';
 import { createLogger } from '../../platform/logger';
 import { testConfig } from './env';
+import { eventually } from './eventually';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -81,3 +82,24 @@ export async function apiKeyWithRole(api: TestApi, tenant: RegisteredTenant, rol
 }
 
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/**
+ * The settled state of a resource a create request started. The API answers 201 with the outcome when its
+ * workflow settles within a short wait and 202 with a Location otherwise (a loaded machine, a slow provider):
+ * both are accepted, and unless the answer already satisfies `settled`, the Location is polled until it does.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON body, checked by the caller
+export async function settledResource<T = Record<string, any>>(api: TestApi, token: string, created: Response, settled: (body: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  if (created.status !== 201 && created.status !== 202) throw new Error(`expected 201 or 202, got ${created.status}: ${JSON.stringify(created.body)}`);
+  if (settled(created.body as T)) return created.body as T;
+  const location = created.headers.location;
+  if (!location) throw new Error(`a ${created.status} without a Location to poll`);
+  return eventually(
+    `${location} to settle`,
+    async () => {
+      const res = await api.http().get(location).set(bearer(token)).expect(200);
+      return settled(res.body as T) && (res.body as T);
+    },
+    timeoutMs,
+  );
+}
