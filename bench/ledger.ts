@@ -103,7 +103,7 @@ async function setUpFinflow(accounts: number): Promise<System & { accountIds: st
     await c.query("INSERT INTO tenants (id, slug, name) VALUES ($1, 'bench', 'bench')", [TENANT]);
     await c.query('SELECT create_default_chart($1)', [TENANT]);
     for (let i = 0; i < accounts; i++) {
-      const { rows } = await c.query<{ id: string }>("INSERT INTO ledger_accounts (tenant_id, code, name, type) VALUES ($1, $2, $3, 'asset') RETURNING id", [TENANT, `1500-B${i}`, `bench ${i}`]);
+      const { rows } = await c.query<{ id: string }>("INSERT INTO ledger_accounts (tenant_id, code, name, type, subtype) VALUES ($1, $2, $3, 'asset', 'current_asset') RETURNING id", [TENANT, `1500-B${i}`, `bench ${i}`]);
       accountIds.push(rows[0]!.id);
     }
     await c.query('COMMIT');

@@ -20,7 +20,6 @@ INSERT INTO currencies (code, exponent) VALUES
   ('SAR', 2), ('SEK', 2), ('SGD', 2), ('THB', 2), ('TND', 3), ('TRY', 2), ('TWD', 2), ('UAH', 2), ('UGX', 0), ('USD', 2),
   ('VND', 0), ('XAF', 0), ('XOF', 0), ('ZAR', 2);
 GRANT SELECT ON currencies TO finflow_app;
-ALTER TABLE postings ADD CONSTRAINT postings_currency_iso FOREIGN KEY (currency) REFERENCES currencies (code);
 ALTER TABLE ledger_holds ADD CONSTRAINT ledger_holds_currency_iso FOREIGN KEY (currency) REFERENCES currencies (code);
 
 -- The tenant's time zone decides which accounting day (and so which period) a moment belongs to.
@@ -385,5 +384,13 @@ ALTER TABLE journal_entries DROP CONSTRAINT journal_entries_four_eyes, DROP COLU
 ALTER TABLE tenants DROP COLUMN time_zone;
 DROP FUNCTION is_time_zone(text);
 ALTER TABLE ledger_holds DROP CONSTRAINT ledger_holds_currency_iso;
-ALTER TABLE postings DROP CONSTRAINT postings_currency_iso;
+DROP TRIGGER ledger_accounts_keys_fixed ON ledger_accounts;
+DROP FUNCTION ledger_account_keys_fixed();
+DROP TRIGGER ledger_accounts_never_deleted ON ledger_accounts;
+DROP TRIGGER ledger_accounts_no_truncate ON ledger_accounts;
+DROP TRIGGER tenants_never_deleted ON tenants;
+DROP TRIGGER tenants_no_truncate ON tenants;
+DROP FUNCTION refuse_delete() CASCADE;
+ALTER TABLE journal_entries ADD FOREIGN KEY (tenant_id) REFERENCES tenants (id);
+ALTER TABLE postings ADD FOREIGN KEY (tenant_id, account_id) REFERENCES ledger_accounts (tenant_id, id);
 DROP TABLE currencies;

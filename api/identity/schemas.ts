@@ -19,6 +19,19 @@ export const email = z
 export const password = z.string().min(12, 'must be at least 12 characters').max(256);
 const displayName = z.string().trim().min(1).max(100);
 const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD');
+/** An IANA time zone: the tenant's accounting days (and so its periods) begin and end at its midnight. */
+const timeZone = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+){0,2}$/, 'an IANA time zone such as Europe/Berlin or Asia/Taipei')
+  .max(64)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'an IANA time zone such as Europe/Berlin or Asia/Taipei');
 
 export const registerBody = z
   .object({
@@ -27,6 +40,7 @@ export const registerBody = z
         name: z.string().trim().min(1).max(200),
         slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes, 2 to 63 characters'),
         defaultCurrency: currency.default('USD'),
+        timeZone: timeZone.default('UTC'),
       })
       .strict(),
     admin: z.object({ email, password, displayName }).strict(),

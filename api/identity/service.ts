@@ -41,7 +41,7 @@ export class IdentityService {
   constructor(private readonly deps: IdentityDeps) {}
 
   async register(input: {
-    organisation: { name: string; slug: string; defaultCurrency: string };
+    organisation: { name: string; slug: string; defaultCurrency: string; timeZone?: string };
     admin: { email: string; password: string; displayName: string };
   }): Promise<{ tenantId: string; userId: string; tokens: Tokens }> {
     const tenantId = randomUUID();
@@ -49,14 +49,17 @@ export class IdentityService {
     const passwordHash = await hashPassword(input.admin.password);
     try {
       await withTenant(this.deps.db, tenantId, async (tx) => {
-        await tx.query('INSERT INTO tenants (id, slug, name, default_currency) VALUES ($1, $2, $3, $4)', [
+        await tx.query('INSERT INTO tenants (id, slug, name, default_currency, time_zone) VALUES ($1, $2, $3, $4, $5)', [
           tenantId,
           input.organisation.slug,
           input.organisation.name,
           input.organisation.defaultCurrency,
+          input.organisation.timeZone ?? 'UTC',
         ]);
         await tx.query('INSERT INTO tenant_settings (tenant_id, default_currency) VALUES ($1, $2)', [tenantId, input.organisation.defaultCurrency]);
         await tx.query('SELECT create_default_chart($1)', [tenantId]);
+        // This month's accounting period and the next twelve, in the tenant's time zone, exist from the start.
+        await tx.query("SELECT ledger_ensure_periods((now() AT TIME ZONE $1)::date, 12)", [input.organisation.timeZone ?? 'UTC']);
         await tx.query("INSERT INTO users (id, tenant_id, email, display_name, password_hash, role) VALUES ($1, $2, $3, $4, $5, 'admin')", [
           userId,
           tenantId,
@@ -76,6 +79,10 @@ export class IdentityService {
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new DomainError('conflict', 'That organisation slug or email address is already registered');
+      // Intl and PostgreSQL's zone lists can differ at the edges: a zone the database does not know is bad input.
+      if ((err as { constraint?: string }).constraint === 'tenants_time_zone_check') {
+        throw new DomainError('validation-error', 'Invalid request', { errors: [{ path: 'body.organisation.timeZone', message: 'a time zone PostgreSQL knows' }] });
+      }
       throw err;
     }
     const tokens = await this.startSession({ userId, tenantId, role: 'admin' });
