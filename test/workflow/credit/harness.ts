@@ -3,7 +3,7 @@
  * database, the real scorecard (the committed ONNX model), and helpers to submit, start, wait and look.
  */
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure, WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createCreditActivities, CreditScorer, defaultModelPath, type CreditActivities } from '../../../activities/credit';
@@ -28,6 +28,7 @@ import { expectStrongestReasons } from '../../support/credit-reasons';
 import { createTenant, testConfig } from '../../support/env';
 import { eventually } from '../../support/eventually';
 import { bundle, timeSkippingEnv } from '../../support/temporal';
+import { acceptedUpdateIds, expectRefused, updateRefusal } from '../../support/updates';
 
 export const cfg = testConfig();
 export const REVIEW = 48 * 3600;
@@ -183,26 +184,10 @@ export async function withGatedWorker<T>(activity: 'scoreApplication' | 'recordD
   );
 }
 
-const acceptedUpdateIds = async (handle: WorkflowHandle) =>
-  (await handle.fetchHistory()).events!.flatMap((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.updateId ?? []);
-
-/**
- * The refusal of a decision. An accepted one fails the test at once, without waiting for its result (which may wait on
- * a gate the test holds): acceptance is in the workflow's history, a refusal only in the answer.
- */
-export async function refusal(handle: WorkflowHandle, decision: Record<string, unknown>): Promise<WorkflowUpdateFailedError> {
-  const update = await handle.startUpdate(decideApplication, { args: [decision as unknown as UnderwriterDecision], waitForStage: WorkflowUpdateStage.ACCEPTED });
-  if ((await acceptedUpdateIds(handle)).includes(update.updateId)) throw new Error(`the workflow accepted ${JSON.stringify(decision)}`);
-  return update.result().then(() => { throw new Error('expected the update to be refused'); }, (e: unknown) => e as WorkflowUpdateFailedError);
-}
-
-/** Refused by the update's validator: with its message, and never accepted into the workflow's history. */
-export function expectRefused(err: WorkflowUpdateFailedError, message: RegExp) {
-  expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
-  expect(err.cause).toBeInstanceOf(ApplicationFailure);
-  expect(err.cause!.message).toMatch(message);
-}
+/** The refusal of an underwriter decision (see updateRefusal). */
+export const refusal = (handle: WorkflowHandle, decision: Record<string, unknown>) => updateRefusal(handle, decideApplication, [decision as unknown as UnderwriterDecision]);
 export const acceptedUpdates = async (handle: WorkflowHandle) => (await acceptedUpdateIds(handle)).length;
+export { expectRefused };
 
 /** The next double above x: a threshold one step past the PD. */
 export function nextUp(x: number): number {
