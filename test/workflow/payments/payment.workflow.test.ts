@@ -4,11 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { RetryState } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createPaymentActivities, createRefundActivities, FaultInjectingProvider, REFUND_REJECTED, StripeMockSandboxProvider, stripeClient, type PaymentActivities } from '../../../activities/payments';
 import { createPool, withTenant, type Pool } from '../../../platform/db/pool';
-import { accountBalance, availableBalance } from '../../../platform/ledger';
+import { accountBalance, availableBalance, ensurePeriods, setPeriodStatus } from '../../../platform/ledger';
 import { createDataConverter } from '../../../platform/temporal/client';
 import { PaymentSaga, RefundWorkflow } from '../../../workflows/payments';
 import type { RefundActivities } from '../../../activities/payments';
@@ -22,9 +23,12 @@ import {
   reviewPayment,
   type PaymentInput,
   type PaymentStatus,
+  type ReviewDecision,
 } from '../../../workflows/payments/payment.contract';
-import { createTenant, testConfig } from '../../support/env';
+import { createTenant, ownerPool, testConfig } from '../../support/env';
+import { eventually } from '../../support/eventually';
 import { bundle, timeSkippingEnv } from '../../support/temporal';
+import { expectRefused, updateRefusal } from '../../support/updates';
 
 const cfg = testConfig();
 const REVIEW_AT = 50_000;
@@ -64,11 +68,11 @@ function paymentInput(overrides: Partial<PaymentInput> = {}): PaymentInput {
 
 /** The payment row the API writes before it starts the saga. */
 async function createPaymentRow(input: PaymentInput) {
-  await withTenant(db, tenantId, (tx) =>
+  await withTenant(db, input.tenantId, (tx) =>
     tx.query(
       `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method)
        VALUES ($1, $2, $3, '\\x00', $4, $5, $6, $7)`,
-      [input.paymentId, tenantId, `key-${input.paymentId}`, input.customerId, input.amountMinor, input.currency, input.captureMethod],
+      [input.paymentId, input.tenantId, `key-${input.paymentId}`, input.customerId, input.amountMinor, input.currency, input.captureMethod],
     ),
   );
 }
@@ -82,23 +86,24 @@ async function withWorker<T>(fn: (taskQueue: string) => Promise<T>, overrides: P
 
 async function start(input: PaymentInput, taskQueue: string): Promise<WorkflowHandle<typeof PaymentSaga>> {
   await createPaymentRow(input);
-  return env.client.workflow.start(PaymentSaga, { workflowId: paymentWorkflowId(tenantId, input.paymentId), taskQueue, args: [input] });
+  return env.client.workflow.start(PaymentSaga, { workflowId: paymentWorkflowId(input.tenantId, input.paymentId), taskQueue, args: [input] });
 }
 
+/** Waits (by query: no time skipped) until the payment is in `status`. */
 async function untilStatus(handle: WorkflowHandle, status: PaymentStatus) {
-  for (let i = 0; i < 200; i++) {
-    if ((await handle.query(paymentState)).status === status) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`payment never reached ${status}`);
+  await eventually(`the payment to be ${status}`, async () => (await handle.query(paymentState)).status === status, 60_000);
 }
 
 const failureOf = (p: Promise<unknown>) => p.then(() => { throw new Error('expected the payment to fail'); }, (e: unknown) => e as WorkflowFailedError);
-const row = (paymentId: string) => withTenant(db, tenantId, async (tx) => (await tx.query('SELECT status, failure_code, ledger_entry_id FROM payments WHERE id = $1', [paymentId])).rows[0]);
-const events = (paymentId: string) =>
-  withTenant(db, tenantId, async (tx) => (await tx.query('SELECT event_type FROM outbox WHERE aggregate_id = $1 ORDER BY id', [paymentId])).rows.map((r) => r.event_type));
+const row = (paymentId: string, tenant = tenantId) =>
+  withTenant(db, tenant, async (tx) => (await tx.query('SELECT status, failure_code, ledger_entry_id FROM payments WHERE id = $1', [paymentId])).rows[0]);
+const events = (paymentId: string, tenant = tenantId) =>
+  withTenant(db, tenant, async (tx) => (await tx.query('SELECT event_type FROM outbox WHERE aggregate_id = $1 ORDER BY id', [paymentId])).rows.map((r) => r.event_type));
 const clearing = () => withTenant(db, tenantId, (tx) => accountBalance(tx, 'provider_clearing', 'EUR'));
-const entriesFor = (paymentId: string) => withTenant(db, tenantId, async (tx) => (await tx.query("SELECT id, reverses FROM journal_entries WHERE source_id = $1", [paymentId])).rows);
+const entriesFor = (paymentId: string, tenant = tenantId) =>
+  withTenant(db, tenant, async (tx) => (await tx.query('SELECT id, reverses FROM journal_entries WHERE source_id = $1', [paymentId])).rows);
+const holdFor = (paymentId: string, tenant = tenantId) =>
+  withTenant(db, tenant, async (tx) => (await tx.query('SELECT status FROM ledger_holds WHERE source_id = $1', [paymentId])).rows);
 
 function expectFailure(err: WorkflowFailedError, type: string, causeType?: string) {
   expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -161,22 +166,59 @@ describe('PaymentSaga', () => {
     });
   });
 
-  describe('when the ledger fails after the capture', () => {
-    it('refunds the charge and fails with PaymentLedgerFailed', async () => {
-      const input = paymentInput();
-      const before = await clearing();
-      const err = await withWorker((q) => failureOf(start(input, q).then((h) => h.result())), {
-        postPaymentEntry: async () => {
-          throw ApplicationFailure.nonRetryable('the period is closed', 'LedgerRejected');
-        },
-      });
+  describe('when the ledger refuses the entry after the capture', () => {
+    /** A tenant of the test's own, with a chart of accounts: closing its books or trimming its chart touches no other test. */
+    async function tenantWithChart(): Promise<string> {
+      const tenant = await createTenant(db);
+      await withTenant(db, tenant, (tx) => tx.query('SELECT create_default_chart($1)', [tenant]));
+      return tenant;
+    }
+
+    /** Runs a payment for `tenant` through the real ledger activity, which must refuse it; then checks the compensation. */
+    async function expectRefusedByLedger(tenant: string, refusal: RegExp) {
+      const input = paymentInput({ tenantId: tenant });
+      const err = await withWorker((q) => failureOf(start(input, q).then((h) => h.result())));
       expectFailure(err, PAYMENT_FAILURES.ledgerFailed, 'LedgerRejected');
+      const activityFailure = err.cause!.cause as ActivityFailure;
+      // The refusal is a business outcome: posting is not retried.
+      expect(activityFailure).toMatchObject({ activityType: 'postPaymentEntry', retryState: RetryState.NON_RETRYABLE_FAILURE });
+      expect(activityFailure.cause!.message).toMatch(refusal);
+      // Compensated: the charge refunded once, the hold released, nothing on the books.
       expect(await provider.findIntent(input.paymentId)).toMatchObject({ amountCapturedMinor: 2500, amountRefundedMinor: 2500 });
-      expect(await clearing()).toBe(before);
-      expect(await events(input.paymentId)).toEqual(['payment.failed']);
+      expect(provider.callsFor(input.paymentId)).toMatchObject({ authorize: 1, refund: 1 });
+      expect(await holdFor(input.paymentId, tenant)).toEqual([{ status: 'released' }]);
+      expect(await entriesFor(input.paymentId, tenant)).toEqual([]);
+      expect(await row(input.paymentId, tenant)).toMatchObject({ status: 'failed', failure_code: PAYMENT_FAILURES.ledgerFailed, ledger_entry_id: null });
+      expect(await events(input.paymentId, tenant)).toEqual(['payment.failed']);
+    }
+
+    it('refunds the charge, releases the hold and fails with PaymentLedgerFailed when the period is closed', async () => {
+      const tenant = await tenantWithChart();
+      await withTenant(db, tenant, async (tx) => {
+        // This month and the next, so a run across midnight at a month's end still posts into a closed one.
+        await ensurePeriods(tx, new Date().toISOString().slice(0, 10), 1);
+        const periods = await tx.query<{ start: string }>("SELECT to_char(period_start, 'YYYY-MM-DD') AS start FROM accounting_periods ORDER BY period_start");
+        expect(periods.rows).toHaveLength(2);
+        for (const p of periods.rows) await setPeriodStatus(tx, { periodStart: p.start, action: 'close', actor: 'test' });
+      });
+      await expectRefusedByLedger(tenant, /closed/);
     });
 
-    it('reverses the posted entry and refunds when completing fails', async () => {
+    it('refunds the charge, releases the hold and fails with PaymentLedgerFailed when the revenue account does not exist', async () => {
+      const tenant = await tenantWithChart();
+      // Only the owner can take an account out of a chart (the application role cannot delete ledger rows).
+      const owner = ownerPool(cfg);
+      try {
+        await withTenant(owner, tenant, (tx) => tx.query("DELETE FROM ledger_accounts WHERE system_key = 'sales_revenue'"));
+      } finally {
+        await owner.end();
+      }
+      await expectRefusedByLedger(tenant, /no ledger account/);
+    });
+
+    // completePayment refuses nothing for a payment the saga has just posted, so its failure is injected; the
+    // compensations it must set off (reversing the posted entry, refunding the charge) are the real ones.
+    it('reverses the posted entry and refunds when completing fails after the posting (injected)', async () => {
       const input = paymentInput();
       const before = await clearing();
       const err = await withWorker((q) => failureOf(start(input, q).then((h) => h.result())), {
@@ -229,13 +271,34 @@ describe('PaymentSaga', () => {
       expectFailure(err, PAYMENT_FAILURES.reviewTimedOut);
     });
 
-    it('refuses a review update that is not valid now', async () => {
-      const input = paymentInput();
-      await withWorker(async (q) => {
+    it('refuses a review while the payment waits for capture, and the payment goes on unchanged', async () => {
+      const input = paymentInput({ captureMethod: 'manual' });
+      const result = await withWorker(async (q) => {
         const handle = await start(input, q);
-        await handle.result();
-        await expect(handle.executeUpdate(reviewPayment, { args: [{ decision: 'approve', reviewerId: 'ops-1' }] })).rejects.toThrow();
+        await untilStatus(handle, 'authorized');
+        expectRefused(await updateRefusal(handle, reviewPayment, [{ decision: 'reject', reviewerId: 'ops-1' }]), /the payment is authorized; it cannot be reviewed now/);
+        expect(await handle.query(paymentState)).toMatchObject({ status: 'authorized' });
+        expect(await handle.executeUpdate(capturePayment)).toMatchObject({ status: 'succeeded', capturedMinor: 2500 });
+        return handle.result();
       });
+      expect(result.status).toBe('succeeded');
+    });
+
+    it('refuses a malformed review while in review, and waits on for a valid one', async () => {
+      const input = paymentInput({ amountMinor: REVIEW_AT });
+      const result = await withWorker(async (q) => {
+        const handle = await start(input, q);
+        await untilStatus(handle, 'in_review');
+        const review = (decision: Record<string, unknown>) => updateRefusal(handle, reviewPayment, [decision as unknown as ReviewDecision]);
+        expectRefused(await review({ decision: 'maybe', reviewerId: 'ops-1' }), /decision must be approve or reject/);
+        expectRefused(await review({ decision: 'reject', reviewerId: '' }), /a reviewer id is required/);
+        expect(await handle.query(paymentState)).toMatchObject({ status: 'in_review' });
+        expect((await row(input.paymentId)).status).toBe('in_review');
+        await handle.executeUpdate(reviewPayment, { args: [{ decision: 'approve', reviewerId: 'ops-1' }] });
+        return handle.result();
+      });
+      expect(result.status).toBe('succeeded');
+      expect(provider.callsFor(input.paymentId).authorize).toBe(1);
     });
 
     it('rejects a payment from a denied customer without review', async () => {
