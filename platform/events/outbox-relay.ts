@@ -4,6 +4,10 @@
  * - Order: rows go out in id (commit-sequence) order, and a batch that fails stops the relay before any later row,
  *   so events of one aggregate arrive in order (Kafka key = aggregate id, so one partition per aggregate).
  * - One active relay: a session-level advisory lock elects a leader; other replicas wait as hot standbys.
+ * - Polling, not NOTIFY: a writer's commit sends no notification (PostgreSQL serialises the commits of notifying
+ *   transactions on one cluster-wide lock). The leader polls again at once while batches come back full, after
+ *   `minPollIntervalMs` while rows trickle in, and backs off by doubling to `pollIntervalMs` when the outbox is idle:
+ *   an idle outbox costs one indexed query per `pollIntervalMs`, and that is the worst commit-to-publish delay.
  * - At least once: a crash between publishing and marking re-publishes the batch; consumers dedupe by event id.
  * - Kafka down: rows stay unpublished, the relay backs off and retries, and the backlog flows when Kafka is back.
  */
@@ -22,7 +26,12 @@ export interface OutboxRelayOptions {
   log: Logger;
   topicPrefix?: string;
   batchSize?: number;
+  /** Longest wait between two polls of an idle outbox (default 50 ms). */
   pollIntervalMs?: number;
+  /** Wait after a batch that was not full, and the first wait of an idle spell (default 5 ms). */
+  minPollIntervalMs?: number;
+  /** How often a standby replica tries to take the lead (default 1 s). */
+  standbyIntervalMs?: number;
   maxBackoffMs?: number;
 }
 
@@ -42,11 +51,15 @@ export class OutboxRelay {
   private loop?: Promise<void>;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
+  private readonly minPollIntervalMs: number;
+  private readonly standbyIntervalMs: number;
   private readonly maxBackoffMs: number;
 
   constructor(private readonly opts: OutboxRelayOptions) {
     this.batchSize = opts.batchSize ?? 200;
-    this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
+    this.pollIntervalMs = opts.pollIntervalMs ?? 50;
+    this.minPollIntervalMs = Math.min(opts.minPollIntervalMs ?? 5, this.pollIntervalMs);
+    this.standbyIntervalMs = opts.standbyIntervalMs ?? 1000;
     this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
   }
 
@@ -105,16 +118,23 @@ export class OutboxRelay {
 
   private async run(): Promise<void> {
     let backoff = 0;
+    let wait = this.minPollIntervalMs;
     while (this.running) {
       try {
         if (!(await this.lead())) {
-          await this.idle(this.pollIntervalMs * 5);
+          await this.idle(this.standbyIntervalMs);
           continue;
         }
         const sent = await this.publishBatch();
         backoff = 0;
         if (sent > 0) this.opts.log.debug({ sent }, 'outbox batch published');
-        if (sent < this.batchSize) await this.idle(this.pollIntervalMs);
+        if (sent >= this.batchSize) {
+          wait = this.minPollIntervalMs;
+          continue;
+        }
+        if (sent > 0) wait = this.minPollIntervalMs;
+        await this.idle(wait);
+        if (sent === 0) wait = Math.min(this.pollIntervalMs, wait * 2);
       } catch (err) {
         backoff = Math.min(this.maxBackoffMs, backoff ? backoff * 2 : 250);
         this.opts.log.warn({ err: (err as Error).message, retryInMs: backoff }, 'outbox relay: publish failed, will retry');
@@ -125,7 +145,7 @@ export class OutboxRelay {
     await this.release();
   }
 
-  /** Holds the leader lock on a dedicated session that also LISTENs for new outbox rows. */
+  /** Holds the leader lock on a dedicated session. */
   private async lead(): Promise<boolean> {
     if (this.session) return true;
     const session = await this.opts.pool.connect();
@@ -134,9 +154,7 @@ export class OutboxRelay {
       session.release();
       return false;
     }
-    session.on('notification', () => this.wake?.());
     session.on('error', () => undefined);
-    await session.query('LISTEN finflow_outbox');
     this.session = session;
     this.opts.log.info('outbox relay: leading');
     return true;

