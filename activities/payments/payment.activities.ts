@@ -117,7 +117,7 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
     },
 
     async recordAuthorization(input: { tenantId: string; paymentId: string; providerRef: string; authorizationTtlSeconds: number }): Promise<void> {
-      await withTenant(db, input.tenantId, async (tx) => {
+      await ledgerStep(() => withTenant(db, input.tenantId, async (tx) => {
         const p = await paymentRow(tx, input.paymentId);
         await placeHold(tx, {
           id: holdId(input.paymentId),
@@ -131,7 +131,7 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
           "UPDATE payments SET status = 'authorized', provider = $2, provider_ref = $3, updated_at = now() WHERE id = $1 AND status IN ('pending', 'in_review')",
           [input.paymentId, provider.name, input.providerRef],
         );
-      });
+      }));
     },
 
     async captureCharge(input: { tenantId: string; paymentId: string; providerRef: string }): Promise<ProviderIntent> {

@@ -35,6 +35,8 @@ import {
 } from './payment.contract';
 
 const BUSINESS_FAILURES = ['ProviderDeclined', 'ProviderInvalidRequest', 'LedgerRejected'];
+/** Steps that write the books: their failure is the ledger's, not the provider's. */
+const LEDGER_STEPS = ['recordAuthorization', 'postPaymentEntry', 'completePayment'];
 
 const providerCall = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '30 seconds',
@@ -149,7 +151,11 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
     setStatus('authorizing');
     const authorized = await providerCall.authorizePayment(input);
     state.providerRef = authorized.providerRef;
-    const releaseAuthorization: Compensation = { name: 'release authorisation', run: () => compensating.releaseAuthorization({ tenantId, paymentId }) };
+    // An automatic-capture intent has taken the money already: undoing it is a refund, not a release.
+    const releaseAuthorization: Compensation =
+      authorized.status === 'succeeded'
+        ? { name: 'refund the charge', run: () => compensating.refundCharge({ tenantId, paymentId, providerRef: authorized.providerRef, amountMinor: authorized.amountCapturedMinor }) }
+        : { name: 'release authorisation', run: () => compensating.releaseAuthorization({ tenantId, paymentId }) };
     compensations.push(releaseAuthorization);
     const awaitingCapture = input.captureMethod === 'manual' && authorized.status === 'requires_capture';
     // Accept capture before anyone can read "authorized" from the database.
@@ -209,7 +215,7 @@ function classifyFailure(err: unknown): { code: string; error: unknown } {
     const wrap = (type: string, message: string) => ({ code: type, error: ApplicationFailure.create({ type, message, nonRetryable: true, cause: err }) });
     if (isFailureOfType(err, 'ProviderDeclined')) return wrap(PAYMENT_FAILURES.declined, 'the card was declined');
     if (isFailureOfType(err, 'ProviderInvalidRequest')) return wrap(PAYMENT_FAILURES.declined, 'the provider refused the payment');
-    if (err.activityType === 'postPaymentEntry' || err.activityType === 'completePayment') return wrap(PAYMENT_FAILURES.ledgerFailed, 'the ledger could not record the payment');
+    if (LEDGER_STEPS.includes(err.activityType)) return wrap(PAYMENT_FAILURES.ledgerFailed, 'the ledger could not record the payment');
     return wrap(PAYMENT_FAILURES.providerUnavailable, 'the payment provider did not answer in time');
   }
   return { code: 'PaymentFailed', error: err };

@@ -166,6 +166,22 @@ describe('PaymentSaga', () => {
     });
   });
 
+  describe('when recording the authorisation fails after an automatic capture', () => {
+    it('refunds the charge and fails with PaymentLedgerFailed', async () => {
+      // A tenant without a chart of accounts: the hold on provider_clearing cannot be placed, after the charge.
+      const tenant = await createTenant(db);
+      const input = paymentInput({ tenantId: tenant });
+      const err = await withWorker((q) => failureOf(start(input, q).then((h) => h.result())));
+      // The money first: the customer was charged, so the failed payment must refund it.
+      expect(await provider.findIntent(input.paymentId)).toMatchObject({ amountCapturedMinor: 2500, amountRefundedMinor: 2500 });
+      expect(provider.callsFor(input.paymentId)).toMatchObject({ authorize: 1, refund: 1 });
+      expectFailure(err, PAYMENT_FAILURES.ledgerFailed, 'LedgerRejected');
+      expect(err.cause!.cause).toMatchObject({ activityType: 'recordAuthorization', retryState: RetryState.NON_RETRYABLE_FAILURE });
+      expect(await row(input.paymentId, tenant)).toMatchObject({ status: 'failed', failure_code: PAYMENT_FAILURES.ledgerFailed });
+      expect(await events(input.paymentId, tenant)).toEqual(['payment.failed']);
+    });
+  });
+
   describe('when the ledger refuses the entry after the capture', () => {
     /** A tenant of the test's own, with a chart of accounts: closing its books or trimming its chart touches no other test. */
     async function tenantWithChart(): Promise<string> {
