@@ -142,6 +142,18 @@ describe('the compliance consumer', () => {
     expect(await record(paymentFailed(customer, hoursAgo(0), { status: 'failed', failureCode: 'PaymentRiskRejected' }))).toBe('flagged');
   });
 
+  it('flags a customer whose failures are recorded at the same moment by separate consumers', async () => {
+    // Three consumers each record one of a customer's three failures at once, on their own connections: each
+    // counts the others' rows only if it waits for them (one customer's failures are counted one at a time).
+    const consumers = Array.from({ length: 3 }, () => complianceRecorder({ db, failureThreshold: 3, windowHours: WINDOW_HOURS }));
+    const customers = Array.from({ length: 8 }, () => `cus_${randomUUID().slice(0, 8)}`);
+    for (const customer of customers) {
+      const outcomes = await Promise.all(consumers.map((r, i) => r(paymentFailed(customer, hoursAgo(i)))));
+      expect(outcomes.filter((o) => o === 'flagged').length).toBeGreaterThanOrEqual(1);
+      expect(await flagOf(customer)).toEqual({ failures: 3 });
+    }
+  });
+
   it('ignores other payment events', async () => {
     const event = { specversion: '1.0', id: randomUUID(), type: 'payment.succeeded', tenantid: tenantId, data: {} } as unknown as CloudEvent;
     expect(await complianceRecorder({ db, failureThreshold: 3, windowHours: 24 })(event)).toBe('ignored');

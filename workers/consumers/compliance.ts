@@ -49,6 +49,9 @@ export function complianceRecorder(opts: ComplianceOptions) {
     const data = event.data as PaymentFailed;
     if (data.status && NOT_A_CUSTOMER_FAILURE.has(data.status)) return 'ignored';
     return withTenant(opts.db, event.tenantid, async (tx) => {
+      // One customer's failures are counted one event at a time: two consumers (or partitions) recording failures
+      // of the same customer at the same moment would each miss the other's uncommitted row.
+      await tx.query("SELECT pg_advisory_xact_lock(hashtextextended('compliance/' || $1 || '/' || $2, 0))", [event.tenantid, data.customerId]);
       const inserted = await tx.query(
         `INSERT INTO compliance_payment_failures (event_id, tenant_id, payment_id, customer_id, failure_code, occurred_at)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
