@@ -10,7 +10,7 @@ import { featureVector, type CreditProfile } from '../../core/credit/features';
 import { reason, reasonCodes } from '../../core/credit/reasons';
 import type { Currency } from '../../core/money';
 import { withTenant } from '../../platform/db/pool';
-import { appendToOutbox } from '../../platform/events/outbox';
+import { appendToOutbox, ONCE } from '../../platform/events/outbox';
 import { deterministicUuid } from '../../platform/ids';
 import type { CreditDecision, CreditStatus, KycResult, ScoreResult } from '../../workflows/credit/credit-application.contract';
 import type { CreditScorer } from './scorer';
@@ -98,7 +98,7 @@ export function createCreditActivities({ db, scorer }: CreditActivityDeps) {
           ],
         );
         await appendToOutbox(tx, {
-          eventId: deterministicUuid(applicationId, 'credit.scored'),
+          occurrence: ONCE, // the decision is final
           type: 'credit.scored',
           tenantId,
           aggregateType: 'credit_application',

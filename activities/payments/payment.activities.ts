@@ -1,13 +1,13 @@
 /**
  * PaymentSaga's activities over injected ports. Each is idempotent by the payment id and its step: provider
- * calls carry `<paymentId>:<step>` idempotency keys and look the intent up first; ledger entries and events
- * have ids derived from the workflow id and step, which the database accepts once.
+ * calls carry `<paymentId>:<step>` idempotency keys and look the intent up first; ledger entries have ids derived
+ * from the workflow id and step, events from the payment and their occurrence; the database accepts each once.
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool, PoolClient } from 'pg';
 import type { Currency } from '../../core/money';
 import { withTenant } from '../../platform/db/pool';
-import { appendToOutbox } from '../../platform/events/outbox';
+import { appendToOutbox, ONCE } from '../../platform/events/outbox';
 import { failpoint } from '../../platform/failpoints';
 import { deterministicUuid } from '../../platform/ids';
 import { LedgerError, placeHold, postJournalEntry, reverseJournalEntry, settleHold } from '../../platform/ledger';
@@ -68,7 +68,7 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
   async function emitOutcome(tx: PoolClient, paymentId: string, tenantId: string, type: 'payment.succeeded' | 'payment.failed', extra: Record<string, unknown>) {
     const p = await paymentRow(tx, paymentId);
     await appendToOutbox(tx, {
-      eventId: deterministicUuid(paymentId, type),
+      occurrence: ONCE, // a payment ends once: succeeded, or failed / canceled / expired
       type,
       tenantId,
       aggregateType: 'payment',

@@ -1,7 +1,6 @@
 import type { Pool } from 'pg';
 import { withTenant } from '../../platform/db/pool';
-import { appendToOutbox } from '../../platform/events/outbox';
-import { deterministicUuid } from '../../platform/ids';
+import { appendToOutbox, ONCE, outboxEventId } from '../../platform/events/outbox';
 
 export interface PlatformActivityDeps {
   db: Pool;
@@ -14,7 +13,8 @@ export function createPlatformActivities({ db }: PlatformActivityDeps) {
      * after a lost acknowledgement finds the row (unique per workflow id) and the event (deterministic id).
      */
     async recordSmokeRun(input: { tenantId: string; workflowId: string; message: string }) {
-      const eventId = deterministicUuid(input.workflowId, 'smoke.recorded');
+      const event = { tenantId: input.tenantId, aggregateType: 'smoke', aggregateId: input.workflowId, type: 'platform.smoke.completed', occurrence: ONCE } as const;
+      const eventId = outboxEventId(event);
       return withTenant(db, input.tenantId, async (tx) => {
         await tx.query(
           `INSERT INTO smoke_runs (tenant_id, workflow_id, message) VALUES ($1, $2, $3)
@@ -26,14 +26,7 @@ export function createPlatformActivities({ db }: PlatformActivityDeps) {
           [input.tenantId, input.workflowId],
         );
         const run = rows[0]!;
-        await appendToOutbox(tx, {
-          eventId,
-          type: 'platform.smoke.completed',
-          tenantId: input.tenantId,
-          aggregateType: 'smoke',
-          aggregateId: input.workflowId,
-          data: { smokeRunId: run.id },
-        });
+        await appendToOutbox(tx, { ...event, data: { smokeRunId: run.id } });
         return { smokeRunId: run.id, eventId, recordedAt: run.created_at.toISOString() };
       });
     },

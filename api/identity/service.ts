@@ -12,7 +12,7 @@ import { burnPasswordCheck, hashPassword, verifyPassword } from '../../platform/
 import type { Session, SessionStore } from '../../platform/auth/sessions';
 import type { Config } from '../../platform/config';
 import { inTransaction, scopeToTenant, withTenant } from '../../platform/db/pool';
-import { appendToOutbox } from '../../platform/events/outbox';
+import { appendToOutbox, ONCE } from '../../platform/events/outbox';
 import { DomainError } from '../errors';
 import type { Principal } from '../middleware/authenticate';
 
@@ -69,7 +69,7 @@ export class IdentityService {
         ]);
         // The event carries ids only: no email or name leaves the identity tables.
         await appendToOutbox(tx, {
-          eventId: randomUUID(),
+          occurrence: ONCE,
           type: 'user.registered',
           tenantId,
           aggregateType: 'user',

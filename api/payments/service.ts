@@ -14,7 +14,7 @@ import type { Pool } from 'pg';
 import type { Currency } from '../../core/money';
 import type { Config } from '../../platform/config';
 import { withTenant } from '../../platform/db/pool';
-import { appendToOutbox } from '../../platform/events/outbox';
+import { appendToOutbox, ONCE } from '../../platform/events/outbox';
 import { deterministicUuid } from '../../platform/ids';
 import { taskQueue } from '../../platform/temporal/client';
 import { cancelPayment, capturePayment, PAYMENT_WORKFLOW_TYPE, paymentWorkflowId, reviewPayment, type PaymentInput } from '../../workflows/payments/payment.contract';
@@ -89,7 +89,7 @@ export class PaymentsService {
         [id, tenantId, idempotencyKey, hash, body.customerId, body.amountMinor, body.currency, body.captureMethod, body.invoiceRef ?? null, body.metadata ?? {}],
       );
       await appendToOutbox(tx, {
-        eventId: deterministicUuid(id, 'payment.created'),
+        occurrence: ONCE,
         type: 'payment.created',
         tenantId,
         aggregateType: 'payment',

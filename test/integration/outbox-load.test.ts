@@ -10,7 +10,7 @@ import { Client } from 'pg';
 import { createPool, withTenant, type Pool } from '../../platform/db/pool';
 import type { CloudEvent } from '../../platform/events/cloudevent';
 import { createKafka } from '../../platform/events/kafka';
-import { appendToOutbox } from '../../platform/events/outbox';
+import { appendToOutbox, outboxEventId } from '../../platform/events/outbox';
 import { OutboxRelay } from '../../platform/events/outbox-relay';
 import { TOPICS, type TopicName } from '../../platform/events/topics';
 import { createLogger } from '../../platform/logger';
@@ -96,5 +96,27 @@ describe('the transactional outbox', () => {
         await listener.end();
       }
     }, 300_000);
+
+    it('gives every occurrence of an event its own id (two partial payments of one invoice), and a retried occurrence the same id, written once', async () => {
+      const invoiceId = randomUUID();
+      const [first, second] = [randomUUID(), randomUUID()];
+      // The business event's own id is the occurrence: each payment applied to the invoice is one invoice.paid.
+      const paid = (paymentId: string, amountMinor: number) =>
+        withTenant(app, tenantId, (tx) =>
+          appendToOutbox(tx, { type: 'invoice.paid', occurrence: paymentId, tenantId, aggregateType: 'invoice', aggregateId: invoiceId, data: { invoiceId, paymentId, amountMinor } }),
+        );
+      expect([await paid(first, 4000), await paid(second, 6000), await paid(first, 4000)]).toEqual([true, true, false]);
+
+      const { rows } = await relayPool.query<{ event_id: string; event: CloudEvent<{ paymentId: string }> }>(
+        'SELECT event_id, event FROM outbox WHERE aggregate_id = $1 ORDER BY id',
+        [invoiceId],
+      );
+      const idOf = (paymentId: string) => outboxEventId({ tenantId, aggregateType: 'invoice', aggregateId: invoiceId, type: 'invoice.paid', occurrence: paymentId });
+      expect(rows.map((r) => ({ eventId: r.event_id, ceId: r.event.id, paymentId: r.event.data.paymentId }))).toEqual([
+        { eventId: idOf(first), ceId: idOf(first), paymentId: first },
+        { eventId: idOf(second), ceId: idOf(second), paymentId: second },
+      ]);
+      expect(idOf(first)).not.toBe(idOf(second));
+    });
   });
 });
