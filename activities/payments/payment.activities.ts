@@ -169,14 +169,18 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
       });
     },
 
-    async postPaymentEntry(input: { tenantId: string; paymentId: string; workflowId: string; amountMinor: number; currency: Currency; invoiceRef?: string }): Promise<string> {
+    /**
+     * `effectiveAt` comes from the workflow: a retry after the entry committed (a worker died before reporting it)
+     * must post the very same entry, which the ledger answers with "already posted" instead of a conflict.
+     */
+    async postPaymentEntry(input: { tenantId: string; paymentId: string; workflowId: string; amountMinor: number; currency: Currency; effectiveAt: string; invoiceRef?: string }): Promise<string> {
       const id = deterministicUuid(input.workflowId, 'capture-entry');
       await ledgerStep(() =>
         withTenant(db, input.tenantId, (tx) =>
           postJournalEntry(tx, {
             id,
             tenantId: input.tenantId,
-            effectiveAt: new Date(),
+            effectiveAt: new Date(input.effectiveAt),
             description: input.invoiceRef ? `Card payment for invoice ${input.invoiceRef}` : 'Card payment captured',
             source: { type: 'payment', id: input.paymentId },
             postings: [
@@ -189,13 +193,13 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
       return id;
     },
 
-    async reversePaymentEntry(input: { tenantId: string; paymentId: string; workflowId: string; entryId: string }): Promise<void> {
+    async reversePaymentEntry(input: { tenantId: string; paymentId: string; workflowId: string; entryId: string; effectiveAt: string }): Promise<void> {
       await withTenant(db, input.tenantId, (tx) =>
         reverseJournalEntry(tx, {
           id: deterministicUuid(input.workflowId, 'capture-entry-reversal'),
           tenantId: input.tenantId,
           entryId: input.entryId,
-          effectiveAt: new Date(),
+          effectiveAt: new Date(input.effectiveAt),
           description: 'Reversal: payment compensated',
           source: { type: 'payment', id: input.paymentId },
         }),

@@ -180,8 +180,13 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
 
     // 4. Post the ledger entry: the saga is the ledger's only writer for payments.
     setStatus('posting');
-    const entryId = await bookkeeping.postPaymentEntry({ tenantId, paymentId, workflowId, amountMinor: captured.amountCapturedMinor, currency: input.currency, invoiceRef: input.invoiceRef });
-    compensations.push({ name: 'reverse the ledger entry', run: () => compensating.reversePaymentEntry({ tenantId, paymentId, workflowId, entryId }) });
+    // Dates for the books are the workflow's (replayed, so identical on every retry of the step).
+    const effectiveAt = new Date().toISOString();
+    const entryId = await bookkeeping.postPaymentEntry({ tenantId, paymentId, workflowId, amountMinor: captured.amountCapturedMinor, currency: input.currency, effectiveAt, invoiceRef: input.invoiceRef });
+    compensations.push({
+      name: 'reverse the ledger entry',
+      run: () => compensating.reversePaymentEntry({ tenantId, paymentId, workflowId, entryId, effectiveAt: new Date().toISOString() }),
+    });
 
     // 5. Complete: status, hold captured and payment.succeeded, in one transaction.
     await bookkeeping.completePayment({ tenantId, paymentId, entryId, amountCapturedMinor: captured.amountCapturedMinor });
