@@ -15,6 +15,8 @@ import type { Config } from '../platform/config';
 import type { DependencyName, Probe } from '../platform/health/checks';
 import type { Logger } from '../platform/logger';
 import { AesGcmPayloadCodec } from '../platform/temporal/codec';
+import { accountingRoutes } from './accounting/routes';
+import { AccountingService } from './accounting/service';
 import { DomainError } from './errors';
 import { identityRoutes } from './identity/routes';
 import { IdentityService } from './identity/service';
@@ -51,11 +53,13 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
   const codec = new AesGcmPayloadCodec(deps.config.PAYLOAD_ENCRYPTION_KEYS, deps.config.PAYLOAD_ENCRYPTION_KEY_ID);
   const payments = new PaymentsService({ db: deps.db, temporal: deps.temporal, config: deps.config });
   const credit = new CreditService({ db: deps.db, temporal: deps.temporal, config: deps.config });
+  const accounting = new AccountingService({ db: deps.db });
   const routes: AnyRoute[] = [
     ...healthRoutes(deps.probes),
     ...identityRoutes(identity, deps.jwt),
     ...paymentRoutes(payments),
     ...creditRoutes(credit),
+    ...accountingRoutes(accounting),
     ...smokeRoutes(deps),
     ...codecRoutes(codec),
   ];

@@ -22,7 +22,8 @@ export const PERMISSIONS = [
   'credit:read-all', // every application of the tenant (review queues, reporting)
   'credit:decide', // underwriter decisions
   'credit:manage', // the KYC deny list
-  'accounting:read',
+  'accounting:read', // the chart, drafts, rates and every report
+  'accounting:post', // tenant accounts, manual entry drafts and their decisions (never one's own), exchange rates
   'accounting:close',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -31,7 +32,7 @@ const ALL: readonly Permission[] = PERMISSIONS;
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  finance: ['profile:read', 'payments:create', 'payments:read', 'payments:refund', 'accounting:read', 'accounting:close', 'credit:read', 'credit:read-all'],
+  finance: ['profile:read', 'payments:create', 'payments:read', 'payments:refund', 'accounting:read', 'accounting:post', 'accounting:close', 'credit:read', 'credit:read-all'],
   ops: ['profile:read', 'platform:smoke', 'platform:codec', 'payments:read', 'payments:review', 'credit:read', 'credit:read-all'],
   underwriter: ['profile:read', 'credit:read', 'credit:read-all', 'credit:decide'],
   client: ['profile:read', 'payments:create', 'payments:read', 'payments:refund', 'credit:apply', 'credit:read'],

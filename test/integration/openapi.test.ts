@@ -50,6 +50,11 @@ beforeAll(async () => {
     '/api/credit/deny-list/{id}': await created([201], api.http().post('/api/credit/deny-list').send({ country: 'TW', nationalId: 'Q12345678', reason: 'test' })),
     '/api/api-keys/{id}': await created([201], api.http().post('/api/api-keys').send({ name: 'openapi', role: 'client' })),
     '/api/smoke/{id}': await created([202], api.http().post('/api/smoke').send({ message: 'openapi' })),
+    '/api/accounting/drafts/{id}': await created(
+      [201],
+      api.http().post('/api/accounting/drafts').send({ accountingDate: '2025-01-31', description: 'openapi', postings: [{ accountCode: '1000', currency: 'EUR', amountMinor: 1 }, { accountCode: '4000', currency: 'EUR', amountMinor: -1 }] }),
+    ),
+    '/api/accounting/reports/accounts/{id}': (await api.http().get('/api/accounting/accounts').set(asAdmin).expect(200)).body.data[0].id,
   };
   // Their workflows would wait for a worker forever: end them, so a request that got past validation by mistake
   // is answered at once (409, 404...) instead of hanging.
