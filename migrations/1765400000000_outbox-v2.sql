@@ -7,7 +7,16 @@
 DROP TRIGGER outbox_notify ON outbox;
 DROP FUNCTION outbox_notify();
 
+-- The Kafka key: the business aggregate that orders the event with others, so they share a partition and arrive
+-- in order. Usually the event's own aggregate; a payment that pays an invoice is keyed by the invoice, with the
+-- invoice's own events. Rows written before this are keyed by their aggregate, as they were published.
+ALTER TABLE outbox ADD COLUMN partition_key text;
+UPDATE outbox SET partition_key = aggregate_id;
+ALTER TABLE outbox ALTER COLUMN partition_key SET NOT NULL,
+  ADD CONSTRAINT outbox_partition_key CHECK (length(partition_key) BETWEEN 1 AND 200);
+
 -- Down Migration
+ALTER TABLE outbox DROP COLUMN partition_key;
 CREATE FUNCTION outbox_notify() RETURNS trigger
   LANGUAGE plpgsql
   AS $$ BEGIN PERFORM pg_notify('finflow_outbox', ''); RETURN NULL; END $$;

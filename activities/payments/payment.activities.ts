@@ -11,7 +11,7 @@ import { appendToOutbox, ONCE } from '../../platform/events/outbox';
 import { failpoint } from '../../platform/failpoints';
 import { deterministicUuid } from '../../platform/ids';
 import { LedgerError, placeHold, postJournalEntry, reverseJournalEntry, settleHold } from '../../platform/ledger';
-import type { PaymentInput } from '../../workflows/payments/payment.contract';
+import { paymentPartitionKey, type PaymentInput } from '../../workflows/payments/payment.contract';
 import { ProviderError, type PaymentProvider, type ProviderIntent } from './provider/port';
 
 export interface RiskPolicy {
@@ -51,8 +51,8 @@ async function ledgerStep<T>(run: () => Promise<T>): Promise<T> {
 const holdId = (paymentId: string) => deterministicUuid(paymentId, 'authorization-hold');
 
 async function paymentRow(tx: PoolClient, paymentId: string) {
-  const { rows } = await tx.query<{ customer_id: string; amount_minor: string; currency: Currency; status: string }>(
-    'SELECT customer_id, amount_minor, currency, status FROM payments WHERE id = $1',
+  const { rows } = await tx.query<{ customer_id: string; amount_minor: string; currency: Currency; status: string; invoice_ref: string | null }>(
+    'SELECT customer_id, amount_minor, currency, status, invoice_ref FROM payments WHERE id = $1',
     [paymentId],
   );
   if (!rows[0]) throw ApplicationFailure.nonRetryable(`no payment ${paymentId}`, 'PaymentNotFound');
@@ -73,6 +73,7 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
       tenantId,
       aggregateType: 'payment',
       aggregateId: paymentId,
+      partitionKey: paymentPartitionKey({ paymentId, invoiceRef: p.invoice_ref }),
       data: { paymentId, customerId: p.customer_id, amountMinor: Number(p.amount_minor), currency: p.currency, ...extra },
     });
   }

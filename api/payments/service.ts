@@ -17,7 +17,7 @@ import { withTenant } from '../../platform/db/pool';
 import { appendToOutbox, ONCE } from '../../platform/events/outbox';
 import { deterministicUuid } from '../../platform/ids';
 import { taskQueue } from '../../platform/temporal/client';
-import { cancelPayment, capturePayment, PAYMENT_WORKFLOW_TYPE, paymentWorkflowId, reviewPayment, type PaymentInput } from '../../workflows/payments/payment.contract';
+import { cancelPayment, capturePayment, PAYMENT_WORKFLOW_TYPE, paymentPartitionKey, paymentWorkflowId, reviewPayment, type PaymentInput } from '../../workflows/payments/payment.contract';
 import { REFUND_WORKFLOW_TYPE, refundWorkflowId, type RefundResult } from '../../workflows/payments/refund.workflow';
 import { DomainError } from '../errors';
 import { createOnce } from '../idempotency';
@@ -94,6 +94,7 @@ export class PaymentsService {
         tenantId,
         aggregateType: 'payment',
         aggregateId: id,
+        partitionKey: paymentPartitionKey({ paymentId: id, invoiceRef: body.invoiceRef }),
         data: { paymentId: id, customerId: body.customerId, amountMinor: body.amountMinor, currency: body.currency, status: 'pending' },
       });
       return id;

@@ -2,7 +2,8 @@
  * The outbox relay: publishes committed outbox rows to Kafka and marks them published.
  *
  * - Order: rows go out in id (commit-sequence) order, and a batch that fails stops the relay before any later row,
- *   so events of one aggregate arrive in order (Kafka key = aggregate id, so one partition per aggregate).
+ *   so events of one aggregate arrive in order. The Kafka key is the row's partition key (the aggregate that
+ *   orders the event: its own, or e.g. the invoice a payment pays), so those events share a partition.
  * - One active relay: a session-level advisory lock elects a leader; other replicas wait as hot standbys.
  * - Polling, not NOTIFY: a writer's commit sends no notification (PostgreSQL serialises the commits of notifying
  *   transactions on one cluster-wide lock). The leader polls again at once while batches come back full, after
@@ -38,7 +39,7 @@ export interface OutboxRelayOptions {
 interface OutboxRow {
   id: string;
   topic: string;
-  aggregate_id: string;
+  partition_key: string;
   event_id: string;
   event: unknown;
 }
@@ -78,7 +79,7 @@ export class OutboxRelay {
   /** Publishes one batch if this relay holds the lead; returns how many rows went out. Exposed for tests. */
   async publishBatch(): Promise<number> {
     const { rows } = await this.opts.pool.query<OutboxRow>(
-      `SELECT id, topic, aggregate_id, event_id, event FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`,
+      `SELECT id, topic, partition_key, event_id, event FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`,
       [this.batchSize],
     );
     if (rows.length === 0) return 0;
@@ -90,7 +91,7 @@ export class OutboxRelay {
       let group = topicMessages.find((g) => g.topic === topic);
       if (!group) topicMessages.push((group = { topic, messages: [] }));
       group.messages.push({
-        key: row.aggregate_id,
+        key: row.partition_key,
         value: JSON.stringify(row.event),
         headers: { 'content-type': CLOUDEVENT_CONTENT_TYPE, ce_id: row.event_id },
       });

@@ -21,6 +21,11 @@ export type OutboxEvent<T> = EventOccurrence & {
   tenantId: string;
   aggregateType: string;
   aggregateId: string;
+  /**
+   * The Kafka key: the business aggregate that orders this event with others (they share a partition, so they
+   * arrive in order). Default: the event's own aggregate. A payment of an invoice is keyed by the invoice.
+   */
+  partitionKey?: string;
   data: T;
   source?: string;
 };
@@ -37,7 +42,7 @@ function eventIdOf(e: OutboxEvent<unknown>): string {
 }
 
 /** The outbox columns a writer fills, in the order of `outboxRow`'s values. */
-export const OUTBOX_COLUMNS = ['event_id', 'tenant_id', 'topic', 'event_type', 'aggregate_type', 'aggregate_id', 'event'] as const;
+export const OUTBOX_COLUMNS = ['event_id', 'tenant_id', 'topic', 'event_type', 'aggregate_type', 'aggregate_id', 'partition_key', 'event'] as const;
 
 /** The outbox row an event becomes: its values in OUTBOX_COLUMNS order. */
 export function outboxRow<T>(e: OutboxEvent<T>): unknown[] {
@@ -50,7 +55,7 @@ export function outboxRow<T>(e: OutboxEvent<T>): unknown[] {
     tenantId: e.tenantId,
     data: e.data,
   });
-  return [eventId, e.tenantId, EVENT_TOPICS[e.type], e.type, e.aggregateType, e.aggregateId, event];
+  return [eventId, e.tenantId, EVENT_TOPICS[e.type], e.type, e.aggregateType, e.aggregateId, e.partitionKey ?? e.aggregateId, event];
 }
 
 /**

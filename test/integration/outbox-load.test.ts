@@ -7,10 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import type { KafkaMessage } from 'kafkajs';
 import { Client } from 'pg';
+import { createPaymentActivities, StripeMockSandboxProvider, stripeClient } from '../../activities/payments';
 import { createPool, withTenant, type Pool } from '../../platform/db/pool';
 import type { CloudEvent } from '../../platform/events/cloudevent';
 import { createKafka } from '../../platform/events/kafka';
-import { appendToOutbox, outboxEventId } from '../../platform/events/outbox';
+import { appendToOutbox, ONCE, outboxEventId } from '../../platform/events/outbox';
 import { OutboxRelay } from '../../platform/events/outbox-relay';
 import { TOPICS, type TopicName } from '../../platform/events/topics';
 import { createLogger } from '../../platform/logger';
@@ -118,5 +119,53 @@ describe('the transactional outbox', () => {
       ]);
       expect(idOf(first)).not.toBe(idOf(second));
     });
+  });
+
+  describe('partition keys', () => {
+    /** A payment row as the API records it, optionally paying an invoice. */
+    async function payment(invoiceRef: string | null): Promise<string> {
+      const id = randomUUID();
+      await withTenant(app, tenantId, (tx) =>
+        tx.query(
+          `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method, invoice_ref)
+           VALUES ($1, $2, $3, '\\x00', 'cus_keys', 2500, 'EUR', 'automatic', $4)`,
+          [id, tenantId, `key-${id}`, invoiceRef],
+        ),
+      );
+      return id;
+    }
+
+    it("keys a payment's events by the invoice it pays, like the invoice's own events, and a payment without one by itself", async () => {
+      const prefix = `${PREFIX}keys.`;
+      const topic = await createTopic(prefix, 'payment.events');
+      const invoiceId = randomUUID();
+      const [paysInvoice, standalone] = [await payment(invoiceId), await payment(null)];
+      await withTenant(app, tenantId, (tx) =>
+        appendToOutbox(tx, { type: 'invoice.created', occurrence: ONCE, tenantId, aggregateType: 'invoice', aggregateId: invoiceId, data: { invoiceId } }),
+      );
+      // The payments' outcome events, written by the payment activity itself (it reads the invoice from the row).
+      const activities = createPaymentActivities({
+        db: app,
+        provider: new StripeMockSandboxProvider(stripeClient({ mockUrl: cfg.STRIPE_MOCK_URL }), app),
+        risk: { maxAmountMinor: 1_000_000, reviewAmountMinor: 1_000_000, velocityPerHour: 1000, deniedCustomers: new Set() },
+      });
+      for (const paymentId of [paysInvoice, standalone]) await activities.failPayment({ tenantId, paymentId, failureCode: 'card_declined' });
+
+      const relay = newRelay(prefix);
+      relay.start();
+      try {
+        const { rows } = await relayPool.query<{ event_id: string }>('SELECT event_id FROM outbox WHERE aggregate_id = ANY($1::text[])', [[invoiceId, paysInvoice, standalone]]);
+        expect(rows).toHaveLength(3);
+        await allPublished(rows.map((r) => r.event_id));
+      } finally {
+        await relay.stop();
+      }
+      const keyBySubject = new Map((await readTopic(kafka, topic)).map((m) => [(JSON.parse(m.value!.toString()) as CloudEvent).subject, m.key?.toString()]));
+      expect({
+        invoice: keyBySubject.get(`invoice/${invoiceId}`),
+        paymentOfInvoice: keyBySubject.get(`payment/${paysInvoice}`),
+        standalonePayment: keyBySubject.get(`payment/${standalone}`),
+      }).toEqual({ invoice: invoiceId, paymentOfInvoice: invoiceId, standalonePayment: standalone });
+    }, 300_000);
   });
 });

@@ -5,6 +5,12 @@ import type { Currency } from '../../core/money';
 export const PAYMENT_WORKFLOW_TYPE = 'PaymentSaga';
 export const paymentWorkflowId = (tenantId: string, paymentId: string) => `payment:${tenantId}:${paymentId}`;
 
+/**
+ * The Kafka key of a payment's events: the invoice it pays, so they share a partition with the invoice's own events
+ * and arrive in order with them; a payment of no invoice is keyed by itself.
+ */
+export const paymentPartitionKey = (p: { paymentId: string; invoiceRef?: string | null }): string => p.invoiceRef ?? p.paymentId;
+
 export interface PaymentInput {
   paymentId: string;
   tenantId: string;
