@@ -36,7 +36,8 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#
 h1{font-size:1.5rem;margin:0}h2{font-size:1.15rem;margin:2rem 0 .5rem;border-bottom:2px solid #111}h3{font-size:1rem;margin:1rem 0 .25rem}
 .meta{color:#444;margin:.25rem 0 1rem}table{border-collapse:collapse;width:100%;margin:.25rem 0 1rem}
 th,td{padding:.2rem .5rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}th{background:#f3f3f3}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.total td{font-weight:600;border-top:2px solid #111}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;width:9rem}
+td:first-child,th:first-child{width:8rem}tr.total td{font-weight:600;border-top:2px solid #111}
 tr.grand td{font-weight:700;border-top:3px double #111}.ok{color:#0a6b2d}.bad{color:#b00020;font-weight:700}
 .rates td,.rates th{font-size:.9em}footer{color:#666;font-size:.85em;margin-top:2rem}
 @media print{body{margin:0;max-width:none;font-size:11pt}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}th{background:none}}`;

@@ -14,6 +14,7 @@ import { localStackCacheDir } from '../../platform/config/local-stack';
 import { logFile, pidFile, type Component, type StackContext } from './lib/component';
 import { livePid, portOpen, sleep, StackError, startedPid, stopDaemon, waitUntilHealthy } from './lib/process';
 import { ensureLocalSecrets } from './lib/secrets';
+import { chromium } from './components/chromium';
 import { ferretdb } from './components/ferretdb';
 import { kafka } from './components/kafka';
 import { postgres } from './components/postgres';
@@ -22,7 +23,7 @@ import { stripeMock } from './components/stripe-mock';
 import { temporalServer } from './components/temporal';
 import { temporalTestServer } from './components/temporal-test-server';
 
-const COMPONENTS: Component[] = [temporalServer, temporalTestServer, postgres, redis, kafka, ferretdb, stripeMock];
+const COMPONENTS: Component[] = [temporalServer, temporalTestServer, postgres, redis, kafka, ferretdb, stripeMock, chromium];
 
 const repoDir = path.resolve(__dirname, '..', '..');
 const ctx: StackContext = {
