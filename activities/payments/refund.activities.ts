@@ -71,13 +71,14 @@ export function createRefundActivities({ db, provider }: { db: Pool; provider: P
       });
     },
 
-    async postRefundEntry(input: RefundRequest & { workflowId: string; currency: Currency; providerRefundRef: string }): Promise<string> {
+    /** `effectiveAt` comes from the workflow: a retry after the entry committed posts the same entry again. */
+    async postRefundEntry(input: RefundRequest & { workflowId: string; currency: Currency; providerRefundRef: string; effectiveAt: string }): Promise<string> {
       const entryId = deterministicUuid(input.workflowId, 'refund-entry');
       await withTenant(db, input.tenantId, async (tx) => {
         await postJournalEntry(tx, {
           id: entryId,
           tenantId: input.tenantId,
-          effectiveAt: new Date(),
+          effectiveAt: new Date(input.effectiveAt),
           description: 'Card payment refunded',
           source: { type: 'refund', id: input.refundId },
           postings: [

@@ -148,21 +148,21 @@ export interface Balance {
   currency: Currency;
   /** Debits minus credits. */
   debitMinusCredit: number;
-  /** In the account's normal direction: positive assets and expenses, positive liabilities, equity and revenue. */
+  /** In the account's normal direction (ledger_accounts.normal_balance): debit-normal accounts (assets, expenses,
+   * contra revenue) positive when debits exceed credits; credit-normal ones (liabilities, equity, revenue, contra
+   * assets) positive when credits exceed debits. */
   balanceMinor: number;
 }
 
-const CREDIT_NORMAL = new Set<AccountType>(['liability', 'equity', 'revenue']);
-
 /** Balances per account and currency, now or as of a moment (entries effective at or before it). */
 export async function balances(tx: PoolClient, asOf?: Date): Promise<Balance[]> {
-  const { rows } = await tx.query<{ account_id: string; code: string; system_key: string | null; type: AccountType; currency: Currency; total: string }>(
-    `SELECT a.id AS account_id, a.code, a.system_key, a.type, p.currency, sum(p.amount_minor)::text AS total
+  const { rows } = await tx.query<{ account_id: string; code: string; system_key: string | null; type: AccountType; normal_balance: 'debit' | 'credit'; currency: Currency; total: string }>(
+    `SELECT a.id AS account_id, a.code, a.system_key, a.type, a.normal_balance, p.currency, sum(p.amount_minor)::text AS total
        FROM postings p
        JOIN journal_entries e ON e.id = p.entry_id
        JOIN ledger_accounts a ON a.id = p.account_id
       WHERE ($1::timestamptz IS NULL OR e.effective_at <= $1)
-      GROUP BY a.id, a.code, a.system_key, a.type, p.currency
+      GROUP BY a.id, a.code, a.system_key, a.type, a.normal_balance, p.currency
       ORDER BY a.code, p.currency`,
     [asOf ?? null],
   );
@@ -175,25 +175,25 @@ export async function balances(tx: PoolClient, asOf?: Date): Promise<Balance[]> 
       type: r.type,
       currency: r.currency,
       debitMinusCredit: dmc,
-      balanceMinor: CREDIT_NORMAL.has(r.type) ? -dmc : dmc,
+      balanceMinor: r.normal_balance === 'credit' ? -dmc : dmc,
     };
   });
 }
 
 export async function accountBalance(tx: PoolClient, systemKey: string, currency: Currency, asOf?: Date): Promise<number> {
-  const { rows } = await tx.query<{ type: AccountType; total: string | null }>(
-    `SELECT a.type, sum(p.amount_minor)::text AS total
+  const { rows } = await tx.query<{ normal_balance: 'debit' | 'credit'; total: string | null }>(
+    `SELECT a.normal_balance, sum(p.amount_minor)::text AS total
        FROM ledger_accounts a
        LEFT JOIN postings p ON p.account_id = a.id AND p.currency = $2
        LEFT JOIN journal_entries e ON e.id = p.entry_id
       WHERE a.system_key = $1 AND ($3::timestamptz IS NULL OR e.effective_at IS NULL OR e.effective_at <= $3)
-      GROUP BY a.type`,
+      GROUP BY a.normal_balance`,
     [systemKey, currency, asOf ?? null],
   );
   const row = rows[0];
   if (!row?.total) return 0;
   const dmc = minorFromSum(row.total);
-  return CREDIT_NORMAL.has(row.type) ? -dmc : dmc;
+  return row.normal_balance === 'credit' ? -dmc : dmc;
 }
 
 /** Places a hold (idempotent by id): authorised money that is not yet posted. */

@@ -46,8 +46,8 @@ const refund = (paymentId: string, body: object, key: string = randomUUID()) =>
 const payment = async (id: string) => (await api.http().get(`/api/payments/${id}`).set(bearer(clientKey)).expect(200)).body;
 const refundRows = (paymentId: string) =>
   withTenant(db, tenant.tenantId, async (tx) => (await tx.query('SELECT amount_minor, status FROM payment_refunds WHERE payment_id = $1 ORDER BY created_at', [paymentId])).rows);
-/** Refunds debit the `refunds` contra-revenue account, lowering its credit-normal balance. */
-const refundsBooked = async () => -(await withTenant(db, tenant.tenantId, (tx) => accountBalance(tx, 'refunds', 'EUR')));
+/** Refunds debit the `refunds` contra-revenue account (debit-normal): its balance is what was refunded. */
+const refundsBooked = () => withTenant(db, tenant.tenantId, (tx) => accountBalance(tx, 'refunds', 'EUR'));
 
 const refundRun = async (refundId: string) =>
   (await api.deps.temporal.workflow.getHandle(refundWorkflowId(tenant.tenantId, refundId)).describe()).runId;

@@ -33,6 +33,8 @@ export async function RefundWorkflow(request: RefundRequest): Promise<RefundResu
     await compensating.releaseRefundReservation(request);
     throw ApplicationFailure.create({ type: 'RefundFailed', message: 'the provider did not take the refund', nonRetryable: true, cause: err as Error });
   }
-  const ledgerEntryId = await bookkeeping.postRefundEntry({ ...request, workflowId: workflowInfo().workflowId, currency, providerRefundRef });
+  // The books' date is the workflow's, so a retried step posts the very same entry ("already posted").
+  const effectiveAt = new Date().toISOString();
+  const ledgerEntryId = await bookkeeping.postRefundEntry({ ...request, workflowId: workflowInfo().workflowId, currency, providerRefundRef, effectiveAt });
   return { refundId: request.refundId, status: 'succeeded', ledgerEntryId };
 }
