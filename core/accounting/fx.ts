@@ -1,9 +1,9 @@
 /**
- * Exchange rates and conversion, exactly: a rate is a decimal string (as PostgreSQL's numeric gives it), kept as a
- * scaled bigint; a converted amount is rounded once, half to even, to the target currency's minor unit.
+ * Exchange rates and conversion, exactly: a rate is a decimal string (as PostgreSQL's numeric gives it), read as a
+ * fraction by core/money; a converted amount is rounded once, half to even, to the target currency's minor unit.
  * A row says 1 `base` = `rate` `quote`; a pair can be converted with a row in either direction.
  */
-import { isCurrency, minorUnitExponent, type Currency } from '../money';
+import { divideRounded, isCurrency, minorUnitExponent, parseRate, type Currency } from '../money';
 import { AccountingError } from './errors';
 
 export interface FxRate {
@@ -30,36 +30,18 @@ export function isValidRate(text: string): boolean {
   return RATE_PATTERN.test(text) && /[1-9]/.test(text);
 }
 
-/** "160.500000000000" -> 1605n / 10^1 (trailing zeros dropped). */
-export function parseDecimal(text: string): { digits: bigint; scale: number } {
-  const m = /^([0-9]+)(?:\.([0-9]+))?$/.exec(text.trim());
-  if (!m) throw new AccountingError('invalid', `not a decimal rate: ${JSON.stringify(text)}`);
-  const frac = (m[2] ?? '').replace(/0+$/, '');
-  return { digits: BigInt(m[1]! + frac), scale: frac.length };
-}
-
-/** n / d rounded half to even (banker's rounding), d > 0. */
-export function divideRoundHalfEven(n: bigint, d: bigint): bigint {
-  if (d <= 0n) throw new RangeError('divisor must be positive');
-  const negative = n < 0n;
-  const a = negative ? -n : n;
-  let q = a / d;
-  const twice = (a % d) * 2n;
-  if (twice > d || (twice === d && q % 2n === 1n)) q += 1n;
-  return negative ? -q : q;
-}
-
-const pow10 = (n: number) => 10n ** BigInt(n);
-
-/** Converts minor units of `rate.from` into minor units of `rate.to`, rounded half to even. */
+/**
+ * Converts minor units of `rate.from` into minor units of `rate.to`, exactly, rounded once half to even (core/money's
+ * divideRounded: the same rounding as every other conversion). A bigint, since a balance may pass 2^53.
+ */
 export function convertMinor(amount: bigint, rate: RateUsed): bigint {
-  const { digits, scale } = parseDecimal(rate.rate);
-  if (digits === 0n) throw new AccountingError('invalid', `the ${rate.base}/${rate.quote} rate of ${rate.rateDate} is zero`);
-  const fromExp = minorUnitExponent(rate.from);
-  const toExp = minorUnitExponent(rate.to);
-  // amount / 10^fromExp major units of `from`, times the rate, times 10^toExp minor units of `to`.
-  const [num, den] = rate.direction === 'direct' ? [amount * digits, pow10(scale)] : [amount * pow10(scale), digits];
-  return divideRoundHalfEven(num * pow10(toExp), den * pow10(fromExp));
+  const r = parseRate(rate.rate);
+  const fromScale = 10n ** BigInt(minorUnitExponent(rate.from));
+  const toScale = 10n ** BigInt(minorUnitExponent(rate.to));
+  // amount / 10^fromExp major units of `from`, times the rate (or divided by it, when quoted the other way round),
+  // times 10^toExp minor units of `to`.
+  const [num, den] = rate.direction === 'direct' ? [r.numerator, r.denominator] : [r.denominator, r.numerator];
+  return divideRounded(amount * num * toScale, den * fromScale, 'half-even');
 }
 
 /**
