@@ -132,10 +132,32 @@ async function setUpFinflow(accounts: number): Promise<System & { accountIds: st
   };
 }
 
-/** Transfers completed by CLIENTS clients in `seconds`, each on its own connection. */
-async function run(system: System, accounts: number, seconds: number): Promise<number> {
+/** CPU seconds (user + system) the given server processes have used so far, from /proc (Linux). */
+function cpuSeconds(pids: number[]): number {
+  const tick = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / tick;
+    } catch {
+      // the backend is gone
+    }
+  }
+  return total;
+}
+
+/**
+ * Transfers completed by CLIENTS clients in `seconds`, each on its own connection; also the server CPU the
+ * transfers cost (their backends' CPU time from /proc), which other load on the machine does not inflate.
+ */
+async function run(system: System, accounts: number, seconds: number): Promise<{ perSecond: number; serverCpuMsPerTransfer: number }> {
   const deadline = Date.now() + seconds * 1000;
   let done = 0;
+  const clients = await Promise.all(Array.from({ length: CLIENTS }, () => system.pool.connect()));
+  const pids = await Promise.all(clients.map(async (c) => (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid));
+  clients.forEach((c) => c.release());
+  const cpu0 = cpuSeconds(pids);
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
       const client = await system.pool.connect();
@@ -152,7 +174,7 @@ async function run(system: System, accounts: number, seconds: number): Promise<n
       }
     }),
   );
-  return done / seconds;
+  return { perSecond: done / seconds, serverCpuMsPerTransfer: ((cpuSeconds(pids) - cpu0) * 1000) / Math.max(done, 1) };
 }
 
 async function compare(label: string, accounts: number) {
@@ -161,8 +183,13 @@ async function compare(label: string, accounts: number) {
   await run(finflow, accounts, 2); // warm-up
   await run(pgledger, accounts, 2);
   const rates: Record<string, number[]> = { finflow: [], pgledger: [] };
+  const cpu: Record<string, number[]> = { finflow: [], pgledger: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const s of r % 2 ? [pgledger, finflow] : [finflow, pgledger]) rates[s.name]!.push(await run(s, accounts, SECONDS));
+    for (const s of r % 2 ? [pgledger, finflow] : [finflow, pgledger]) {
+      const result = await run(s, accounts, SECONDS);
+      rates[s.name]!.push(result.perSecond);
+      cpu[s.name]!.push(result.serverCpuMsPerTransfer);
+    }
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const ratios = rates.finflow!.map((f, i) => f / rates.pgledger![i]!);
@@ -174,8 +201,12 @@ async function compare(label: string, accounts: number) {
     pgledgerPerSecond: Math.round(mean(rates.pgledger!)),
     ratio: Number((mean(rates.finflow!) / mean(rates.pgledger!)).toFixed(2)),
     ratioPerRound: ratios.map((x) => Number(x.toFixed(2))),
+    serverCpuMsPerTransfer: { finflow: Number(mean(cpu.finflow!).toFixed(3)), pgledger: Number(mean(cpu.pgledger!).toFixed(3)) },
   };
-  console.log(`[bench:ledger] ${label}: finflow ${line.finflowPerSecond}/s, pgledger ${line.pgledgerPerSecond}/s, ratio ${line.ratio} (rounds ${line.ratioPerRound.join(', ')})`);
+  console.log(
+    `[bench:ledger] ${label}: finflow ${line.finflowPerSecond}/s, pgledger ${line.pgledgerPerSecond}/s, ratio ${line.ratio} (rounds ${line.ratioPerRound.join(', ')}); ` +
+      `server CPU per transfer ${line.serverCpuMsPerTransfer.finflow} ms vs ${line.serverCpuMsPerTransfer.pgledger} ms`,
+  );
   await finflow.pool.end();
   await pgledger.pool.end();
   return line;

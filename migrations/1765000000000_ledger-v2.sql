@@ -58,6 +58,39 @@ CREATE INDEX journal_entries_date ON journal_entries (tenant_id, accounting_date
 DROP INDEX postings_account;
 DROP INDEX journal_entries_effective;
 
+-- Foreign keys from the hottest rows: every foreign-key check runs a query and takes FOR KEY SHARE on the row it
+-- references, so with concurrent postings each tenant row and each account row is share-locked by many
+-- transactions at once (a MultiXact per posting). ledger_post, the only writer, resolves each account within the
+-- tenant, finds a reversal's original in the tenant, and writes an entry with its postings in one statement; and
+-- what those keys point at is never deleted or re-keyed (triggers below), so the references hold without them.
+ALTER TABLE postings DROP CONSTRAINT postings_tenant_id_account_id_fkey;
+ALTER TABLE postings DROP CONSTRAINT postings_tenant_id_entry_id_fkey;
+ALTER TABLE journal_entries DROP CONSTRAINT journal_entries_tenant_id_fkey;
+ALTER TABLE journal_entries DROP CONSTRAINT journal_entries_tenant_id_reverses_fkey;
+CREATE FUNCTION refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '% rows are never deleted (ledger entries refer to them)', TG_TABLE_NAME USING ERRCODE = 'integrity_constraint_violation';
+END $$;
+CREATE TRIGGER ledger_accounts_never_deleted BEFORE DELETE ON ledger_accounts FOR EACH ROW EXECUTE FUNCTION refuse_delete();
+CREATE TRIGGER ledger_accounts_no_truncate BEFORE TRUNCATE ON ledger_accounts FOR EACH STATEMENT EXECUTE FUNCTION refuse_delete();
+CREATE TRIGGER tenants_never_deleted BEFORE DELETE ON tenants FOR EACH ROW EXECUTE FUNCTION refuse_delete();
+CREATE TRIGGER tenants_no_truncate BEFORE TRUNCATE ON tenants FOR EACH STATEMENT EXECUTE FUNCTION refuse_delete();
+CREATE TRIGGER currencies_never_deleted BEFORE DELETE ON currencies FOR EACH ROW EXECUTE FUNCTION refuse_delete();
+CREATE TRIGGER currencies_no_truncate BEFORE TRUNCATE ON currencies FOR EACH STATEMENT EXECUTE FUNCTION refuse_delete();
+ALTER TABLE ledger_accounts ENABLE ALWAYS TRIGGER ledger_accounts_never_deleted;
+ALTER TABLE tenants ENABLE ALWAYS TRIGGER tenants_never_deleted;
+ALTER TABLE currencies ENABLE ALWAYS TRIGGER currencies_never_deleted;
+-- An account keeps its id, tenant and system key (the app role may rename it only; this stops the owner too).
+CREATE FUNCTION ledger_account_keys_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.id <> OLD.id OR NEW.tenant_id <> OLD.tenant_id OR NEW.system_key IS DISTINCT FROM OLD.system_key THEN
+    RAISE EXCEPTION 'an account keeps its id, tenant and system key' USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER ledger_accounts_keys_fixed BEFORE UPDATE ON ledger_accounts FOR EACH ROW EXECUTE FUNCTION ledger_account_keys_fixed();
+ALTER TABLE ledger_accounts ENABLE ALWAYS TRIGGER ledger_accounts_keys_fixed;
+
 -- The application role writes no ledger row itself.
 REVOKE INSERT ON journal_entries, postings FROM finflow_app;
 
@@ -390,7 +423,11 @@ DROP TRIGGER ledger_accounts_never_deleted ON ledger_accounts;
 DROP TRIGGER ledger_accounts_no_truncate ON ledger_accounts;
 DROP TRIGGER tenants_never_deleted ON tenants;
 DROP TRIGGER tenants_no_truncate ON tenants;
-DROP FUNCTION refuse_delete() CASCADE;
+DROP TRIGGER currencies_never_deleted ON currencies;
+DROP TRIGGER currencies_no_truncate ON currencies;
+DROP FUNCTION refuse_delete();
 ALTER TABLE journal_entries ADD FOREIGN KEY (tenant_id) REFERENCES tenants (id);
+ALTER TABLE journal_entries ADD FOREIGN KEY (tenant_id, reverses) REFERENCES journal_entries (tenant_id, id);
+ALTER TABLE postings ADD FOREIGN KEY (tenant_id, entry_id) REFERENCES journal_entries (tenant_id, id);
 ALTER TABLE postings ADD FOREIGN KEY (tenant_id, account_id) REFERENCES ledger_accounts (tenant_id, id);
 DROP TABLE currencies;

@@ -223,11 +223,15 @@ describe('PaymentSaga', () => {
     });
 
     it('refunds the charge, releases the hold and fails with PaymentLedgerFailed when the revenue account does not exist', async () => {
-      const tenant = await tenantWithChart();
-      // Only the owner can take an account out of a chart (the application role cannot delete ledger rows).
+      // A chart without the revenue account: accounts are never deleted, so this tenant's chart is written by the
+      // owner with only the account the hold needs (the application role cannot set system keys).
+      const tenant = await createTenant(db);
       const owner = ownerPool(cfg);
       try {
-        await withTenant(owner, tenant, (tx) => tx.query("DELETE FROM ledger_accounts WHERE system_key = 'sales_revenue'"));
+        await withTenant(owner, tenant, (tx) =>
+          tx.query("INSERT INTO ledger_accounts (tenant_id, code, name, type, subtype, system_key) VALUES ($1, '1100', 'Payment provider clearing', 'asset', 'current_asset', 'provider_clearing')", [tenant]),
+        );
+        await expect(withTenant(owner, tenant, (tx) => tx.query("DELETE FROM ledger_accounts WHERE system_key = 'provider_clearing'"))).rejects.toThrow(/never deleted/);
       } finally {
         await owner.end();
       }
