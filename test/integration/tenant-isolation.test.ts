@@ -31,7 +31,7 @@ let a: RegisteredTenant;
 let b: RegisteredTenant;
 let bKey: { id: string; key: string };
 /** B's resources, each in a state where the call under test would change it. */
-const bOwns = {} as { inReview: string; authorized: string; succeeded: string; application: string; denied: string; deniedIdentity: object; smoke: string; smokeKey: string };
+const bOwns = {} as { inReview: string; authorized: string; succeeded: string; application: string; denied: string; deniedIdentity: object; smoke: string; smokeKey: string; draft: string; cash: string };
 
 beforeAll(async () => {
   api = startApi(overrides);
@@ -55,6 +55,16 @@ beforeAll(async () => {
   bOwns.denied = (await api.http().post('/api/credit/deny-list').set(bearer(b.admin.accessToken)).send(bOwns.deniedIdentity).expect(201)).body.id;
   bOwns.smokeKey = randomUUID();
   bOwns.smoke = (await api.http().post('/api/smoke').set(bearer(b.admin.accessToken)).set('Idempotency-Key', bOwns.smokeKey).send({ message: 'B only' }).expect(202)).body.id;
+  bOwns.draft = (
+    await api
+      .http()
+      .post('/api/accounting/drafts')
+      .set(bearer(b.admin.accessToken))
+      .send({ accountingDate: '2025-01-31', description: 'B only', postings: [{ accountCode: '1000', currency: 'EUR', amountMinor: 100 }, { accountCode: '4000', currency: 'EUR', amountMinor: -100 }] })
+      .expect(201)
+  ).body.id;
+  const bChart = (await api.http().get('/api/accounting/accounts').set(bearer(b.admin.accessToken)).expect(200)).body.data as { id: string; code: string }[];
+  bOwns.cash = bChart.find((x) => x.code === '1000')!.id;
 
   const statusOf = async (path: string) => (await api.http().get(path).set(bearer(b.admin.accessToken))).body.status;
   for (const [path, status] of [
@@ -120,6 +130,9 @@ describe("another tenant's id", () => {
     'POST /api/credit/applications/:id/decision',
     'DELETE /api/credit/deny-list/:id',
     'GET /api/smoke/:id',
+    'POST /api/accounting/drafts/:id/approve',
+    'POST /api/accounting/drafts/:id/reject',
+    'GET /api/accounting/reports/accounts/:id/ledger',
   ];
 
   it('is tried on every route that takes one', () => {
@@ -186,5 +199,20 @@ describe("another tenant's id", () => {
     expect(mine.body.workflowId).not.toBe(before.workflowId);
     await eventually('A’s own smoke run', async () => (await api.http().get(`/api/smoke/${bOwns.smokeKey}`).set(bearer(a.admin.accessToken))).body.status === 'completed', DEADLINE_MS);
     expect(await asSeenByB(`/api/smoke/${bOwns.smoke}`)).toEqual(before);
+  });
+
+  it("cannot approve or reject B's manual entry draft: 404, and it stays a draft", async () => {
+    const drafts = async () => (await api.http().get('/api/accounting/drafts').set(bearer(b.admin.accessToken)).expect(200)).body.data;
+    const before = await drafts();
+    expect(before).toEqual([expect.objectContaining({ id: bOwns.draft, status: 'draft' })]);
+    await expectNotFoundForA(api.http().post(`/api/accounting/drafts/${bOwns.draft}/approve`));
+    await expectNotFoundForA(api.http().post(`/api/accounting/drafts/${bOwns.draft}/reject`).send({ reason: 'not yours' }));
+    expect(await drafts()).toEqual(before);
+  });
+
+  it("cannot read B's account ledger, nor find B's draft in its own lists", async () => {
+    await expectNotFoundForA(api.http().get(`/api/accounting/reports/accounts/${bOwns.cash}/ledger?from=2025-01-01&to=2025-12-31`));
+    const mine = await api.http().get('/api/accounting/drafts').set(bearer(a.admin.accessToken)).expect(200);
+    expect(mine.body.data).toEqual([]);
   });
 });
