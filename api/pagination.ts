@@ -4,6 +4,8 @@
  */
 import { DomainError } from './errors';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export interface CursorPosition {
   t: string;
   id: string;
@@ -13,7 +15,8 @@ export function decodeCursor(cursor: string | undefined): CursorPosition | undef
   if (!cursor) return undefined;
   try {
     const after = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorPosition;
-    if (typeof after.t !== 'string' || typeof after.id !== 'string' || Number.isNaN(Date.parse(after.t))) throw new Error('bad cursor');
+    // The id goes into a ::uuid comparison: anything else would fail in PostgreSQL, not here.
+    if (typeof after.t !== 'string' || typeof after.id !== 'string' || !UUID.test(after.id) || Number.isNaN(Date.parse(after.t))) throw new Error('bad cursor');
     return after;
   } catch {
     throw new DomainError('validation-error', 'The cursor is not one this API issued', { errors: [{ path: 'query.cursor', message: 'invalid cursor' }] });

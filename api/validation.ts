@@ -1,8 +1,31 @@
 import type { z } from 'zod';
 import { DomainError, type FieldProblem } from './errors';
 
+/**
+ * Where a string in the input (a value or an object key) holds a NUL character: PostgreSQL refuses it in text and
+ * jsonb, so it would fail at the database, not at the door. Checked for every field of every route here.
+ */
+function nulPaths(value: unknown, path: string[], out: string[][]): void {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) out.push(path);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => nulPaths(v, [...path, String(i)], out));
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes('\u0000')) out.push(path);
+      else nulPaths(v, [...path, k], out);
+    }
+  }
+}
+
 /** Validates input against a (strict) zod schema; a mismatch is a 400 listing every offending field. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where: 'body' | 'query' | 'params' | 'headers' = 'body'): z.output<S> {
+  const nul: string[][] = [];
+  nulPaths(input, [], nul);
+  if (nul.length) {
+    const errors: FieldProblem[] = nul.map((p) => ({ path: [where, ...p].join('.'), message: 'must not contain a NUL character (\\u0000)' }));
+    throw new DomainError('validation-error', `Invalid ${where}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
+  }
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const errors: FieldProblem[] = result.error.issues.map((i) => ({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { REPAYMENT_STATUS_MAX, REPAYMENT_STATUS_MIN, PROFILE_MONTHS, MODEL_CURRENCY } from '../../core/credit/features';
 import { CURRENCIES, MAX_AMOUNT_MINOR } from '../../core/money';
+import { freeText } from '../schemas';
 import { route, type AnyRoute } from '../routing';
 import type { CreditService } from './service';
 
@@ -168,7 +169,7 @@ export function creditRoutes(credit: CreditService): AnyRoute[] {
       tag: TAG,
       access: { permission: 'credit:manage' },
       body: z
-        .object({ country: applicantSchema.shape.country, nationalId: applicantSchema.shape.nationalId, reason: z.string().trim().min(1).max(200) })
+        .object({ country: applicantSchema.shape.country, nationalId: applicantSchema.shape.nationalId, reason: freeText(200, { min: 1 }) })
         .strict(),
       example: { body: { country: 'TW', nationalId: 'Z999999999', reason: 'confirmed identity fraud' } },
       responses: {

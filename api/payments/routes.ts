@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CURRENCIES, MAX_AMOUNT_MINOR } from '../../core/money';
+import { freeText } from '../schemas';
 import { route, type AnyRoute } from '../routing';
 import type { PaymentsService } from './service';
 
@@ -16,7 +17,7 @@ export const createPaymentBody = z
     captureMethod: z.enum(['automatic', 'manual']).default('automatic'),
     invoiceRef: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).optional(),
     metadata: z
-      .record(z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/), z.string().max(500))
+      .record(z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/), freeText(500))
       .refine((m) => Object.keys(m).length <= 20, 'at most 20 keys')
       .optional(),
   })
@@ -141,7 +142,7 @@ export function paymentRoutes(payments: PaymentsService): AnyRoute[] {
       access: { permission: 'payments:refund' },
       params: idParams,
       headers: keyHeader,
-      body: z.object({ amountMinor: amountMinor.optional(), reason: z.string().max(200).optional() }).strict(),
+      body: z.object({ amountMinor: amountMinor.optional(), reason: freeText(200).optional() }).strict(),
       example: { body: { amountMinor: 500, reason: 'requested_by_customer' } },
       responses: {
         201: { description: 'Refunded', schema: z.object({ refundId: z.string().uuid(), amountMinor: z.number().int(), status: z.string() }) },

@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Config } from '../../platform/config';
 import { taskQueue } from '../../platform/temporal/client';
+import { freeText } from '../schemas';
 import { SMOKE_WORKFLOW_TYPE, smokeState, smokeWorkflowId, type SmokeInput, type SmokeResult } from '../../workflows/platform/smoke.contract';
 import { DomainError } from '../errors';
 import { route, type AnyRoute } from '../routing';
@@ -18,7 +19,7 @@ export const SYSTEM_TENANT_ID = '00000000-0000-0000-0000-000000000000';
 
 const startSmokeBody = z
   .object({
-    message: z.string().trim().min(1).max(200),
+    message: freeText(200, { min: 1 }),
     delaySeconds: z.number().int().min(0).max(3600).optional(),
     fail: z.boolean().optional(),
   })

@@ -10,6 +10,8 @@ export type EmailCheck = { ok: true; email: string } | { ok: false; reason: stri
 export function normaliseEmail(input: string): EmailCheck {
   const folded = input.normalize('NFKC').trim();
   if (/[^\x00-\x7f]/.test(folded)) return { ok: false, reason: 'must be an ASCII email address' };
+  // Length after folding: a ligature is one character as sent and two or three once normalised.
+  if (folded.length > 254) return { ok: false, reason: 'must be at most 254 characters' };
   if (!SHAPE.test(folded) || folded.includes('..')) return { ok: false, reason: 'is not a valid email address' };
   return { ok: true, email: folded.toLowerCase() };
 }
