@@ -7,9 +7,17 @@ const probeResult = z.object({ status: z.enum(['up', 'down']), latencyMs: z.numb
 
 /**
  * `/health`: the process is up (liveness; no dependency is touched). `/ready`: every dependency answers a real
- * round trip (readiness); 503 names the ones that are down.
+ * round trip (readiness); 503 names the ones that are down. `/ready` is public, so its answer is kept for `cacheMs`
+ * and callers arriving while a round of probes runs share it: however often it is called, the dependencies see at
+ * most one round of probes per `cacheMs` (the per-IP rate limit applies on top).
  */
-export function healthRoutes(probes: Record<DependencyName, Probe>, timeoutMs = 2000): AnyRoute[] {
+export function healthRoutes(probes: Record<DependencyName, Probe>, timeoutMs = 2000, cacheMs = 1000): AnyRoute[] {
+  let last: { at: number; result: Promise<Awaited<ReturnType<typeof runProbes>>> } | undefined;
+  const probeOnce = () => {
+    const now = Date.now();
+    if (!last || now - last.at >= cacheMs) last = { at: now, result: runProbes(probes, timeoutMs) };
+    return last.result;
+  };
   return [
     route({
       method: 'get',
@@ -33,7 +41,7 @@ export function healthRoutes(probes: Record<DependencyName, Probe>, timeoutMs = 
         503: { description: 'Not ready: `down` names the dependencies that did not answer', schema: null },
       },
       async handler(ctx) {
-        const checks = await runProbes(probes, timeoutMs);
+        const checks = await probeOnce();
         const down = Object.entries(checks)
           .filter(([, r]) => r.status === 'down')
           .map(([name]) => name);
