@@ -8,7 +8,14 @@ import { createLogger } from '../platform/logger';
 
 const cfg = loadConfigOrExit();
 const log = createLogger({ level: cfg.LOG_LEVEL, service: 'relay' });
-const relay = new OutboxRelay({ pool: createPool(cfg.DATABASE_RELAY_URL, 3), kafka: createKafka(cfg), log, topicPrefix: cfg.KAFKA_TOPIC_PREFIX });
+const relay = new OutboxRelay({
+  pool: createPool(cfg.DATABASE_RELAY_URL, 3),
+  kafka: createKafka(cfg),
+  log,
+  topicPrefix: cfg.KAFKA_TOPIC_PREFIX,
+  pollIntervalMs: cfg.OUTBOX_POLL_INTERVAL_MS,
+  deadLetterAfter: cfg.OUTBOX_DEAD_LETTER_AFTER,
+});
 relay.start();
 log.info('outbox relay started');
 // Ready means running: a standby relay (another replica leads) is healthy, not failing.

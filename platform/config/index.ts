@@ -72,6 +72,11 @@ const fields = z.object({
     KAFKA_SASL_USERNAME: z.string().optional(),
     KAFKA_SASL_PASSWORD: z.string().optional(),
 
+    /** The outbox relay: longest wait between polls of an idle outbox (the worst commit-to-publish delay). */
+    OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(5).max(10_000).default(50),
+    /** How many times the broker may refuse an outbox row on its own (too large, invalid) before it is dead-lettered. */
+    OUTBOX_DEAD_LETTER_AFTER: z.coerce.number().int().min(1).max(1000).default(5),
+
     MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL').default(`mongodb://127.0.0.1:${P.mongodb}`),
     MONGO_DATABASE: z.string().min(1).default('finflow'),
 

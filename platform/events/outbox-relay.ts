@@ -11,17 +11,23 @@
  *   an idle outbox costs one indexed query per `pollIntervalMs`, and that is the worst commit-to-publish delay.
  * - At least once: a crash between publishing and marking re-publishes the batch; consumers dedupe by event id.
  * - Kafka down: rows stay unpublished, the relay backs off and retries, and the backlog flows when Kafka is back.
+ * - A row the broker refuses for what it is (too large, invalid): the relay finds it by sending the batch one row at
+ *   a time; it holds the rows behind it (order) until it has been refused `deadLetterAfter` times, then marks it
+ *   dead (status, reason, attempts; listed by the `outbox_dead_letters` view) and moves on, so one poisoned row
+ *   cannot hold every tenant's events. Its aggregate's later events go out without it: an operator republishes it
+ *   (sets it back to pending) once the cause is fixed, and consumers see it late.
  */
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from '../logger';
 import { failpoint } from '../failpoints';
 import { CLOUDEVENT_CONTENT_TYPE } from './cloudevent';
+import { OutboxStore, refusalOf, type PendingRow } from './outbox-store';
 
 const LEADER_LOCK_KEY = 7_314_159_265; // pg advisory lock id owned by the relay
 
 export interface OutboxRelayOptions {
-  /** Connects as the relay role (BYPASSRLS; may only read the outbox and mark rows published). */
+  /** Connects as the relay role (BYPASSRLS; may only read the outbox and mark rows published or dead). */
   pool: Pool;
   kafka: Kafka;
   log: Logger;
@@ -34,14 +40,8 @@ export interface OutboxRelayOptions {
   /** How often a standby replica tries to take the lead (default 1 s). */
   standbyIntervalMs?: number;
   maxBackoffMs?: number;
-}
-
-interface OutboxRow {
-  id: string;
-  topic: string;
-  partition_key: string;
-  event_id: string;
-  event: unknown;
+  /** How many times the broker may refuse a row on its own before it is dead-lettered (default 5). */
+  deadLetterAfter?: number;
 }
 
 export class OutboxRelay {
@@ -55,6 +55,8 @@ export class OutboxRelay {
   private readonly minPollIntervalMs: number;
   private readonly standbyIntervalMs: number;
   private readonly maxBackoffMs: number;
+  private readonly deadLetterAfter: number;
+  private readonly store: OutboxStore;
 
   constructor(private readonly opts: OutboxRelayOptions) {
     this.batchSize = opts.batchSize ?? 200;
@@ -62,6 +64,8 @@ export class OutboxRelay {
     this.minPollIntervalMs = Math.min(opts.minPollIntervalMs ?? 5, this.pollIntervalMs);
     this.standbyIntervalMs = opts.standbyIntervalMs ?? 1000;
     this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
+    this.deadLetterAfter = opts.deadLetterAfter ?? 5;
+    this.store = new OutboxStore(opts.pool);
   }
 
   start(): void {
@@ -76,15 +80,53 @@ export class OutboxRelay {
     await this.loop;
   }
 
-  /** Publishes one batch if this relay holds the lead; returns how many rows went out. Exposed for tests. */
+  /** Publishes one batch; returns how many rows it settled (published or dead-lettered). Exposed for tests. */
   async publishBatch(): Promise<number> {
-    const { rows } = await this.opts.pool.query<OutboxRow>(
-      `SELECT id, topic, partition_key, event_id, event FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`,
-      [this.batchSize],
-    );
+    const rows = await this.store.pending(this.batchSize);
     if (rows.length === 0) return 0;
+    try {
+      await this.send(rows);
+    } catch (err) {
+      if (!refusalOf(err)) {
+        await this.store.recordFailure(rows, err);
+        throw err;
+      }
+      // The broker refused something in the batch for what it is: find it by sending the rows one at a time.
+      return this.publishOneByOne(rows);
+    }
+    failpoint('relay-after-publish'); // on Kafka, not yet marked: a restart publishes these again
+    await this.store.markPublished(rows);
+    return rows.length;
+  }
+
+  private async publishOneByOne(rows: PendingRow[]): Promise<number> {
+    for (const [i, row] of rows.entries()) {
+      try {
+        await this.send([row]);
+      } catch (err) {
+        const refusal = refusalOf(err);
+        if (!refusal) {
+          await this.store.recordFailure(rows.slice(i), err);
+          throw err;
+        }
+        // Not yet dead: the rows behind it wait for the next attempt, in order.
+        if (!(await this.store.recordRefusal(row, err, this.deadLetterAfter))) throw err;
+        this.opts.log.error(
+          { outboxId: row.id, eventId: row.event_id, eventType: row.event_type, tenantId: row.tenant_id, topic: row.topic, refusal },
+          'outbox relay: the broker refused a row; dead-lettered, moving on',
+        );
+        continue;
+      }
+      failpoint('relay-after-publish');
+      await this.store.markPublished([row]);
+    }
+    return rows.length;
+  }
+
+  /** Sends rows in one batch; on failure the producer is dropped, so the next attempt starts with a fresh one. */
+  private async send(rows: PendingRow[]): Promise<void> {
     const prefix = this.opts.topicPrefix ?? '';
-    // Consecutive rows of one topic form one message list; the batch keeps the overall id order per topic.
+    // Rows of one topic form one message list; the batch keeps the overall id order per topic.
     const topicMessages: { topic: string; messages: { key: string; value: string; headers: Record<string, string> }[] }[] = [];
     for (const row of rows) {
       const topic = prefix + row.topic;
@@ -96,25 +138,15 @@ export class OutboxRelay {
         headers: { 'content-type': CLOUDEVENT_CONTENT_TYPE, ce_id: row.event_id },
       });
     }
-    const ids = rows.map((r) => r.id);
     try {
       const producer = await this.ensureProducer();
       await producer.sendBatch({ topicMessages, acks: -1 });
     } catch (err) {
-      await this.opts.pool
-        .query(`UPDATE outbox SET publish_attempts = publish_attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])`, [
-          ids,
-          (err as Error).message.slice(0, 500),
-        ])
-        .catch(() => undefined);
-      // Start the next attempt with a fresh producer rather than one whose sequence state is in doubt.
+      // A producer whose sequence state is in doubt is not reused.
       await this.producer?.disconnect().catch(() => undefined);
       this.producer = undefined;
       throw err;
     }
-    failpoint('relay-after-publish'); // on Kafka, not yet marked: a restart publishes these again
-    await this.opts.pool.query(`UPDATE outbox SET published_at = now(), publish_attempts = publish_attempts + 1 WHERE id = ANY($1::bigint[])`, [ids]);
-    return rows.length;
   }
 
   private async run(): Promise<void> {

@@ -5,13 +5,13 @@
  * other file's relay publishes or marks these rows) and topics under its own prefix on the stack's broker.
  */
 import { randomUUID } from 'node:crypto';
-import type { KafkaMessage } from 'kafkajs';
+import { logLevel, type KafkaMessage } from 'kafkajs';
 import { Client } from 'pg';
 import { createPaymentActivities, StripeMockSandboxProvider, stripeClient } from '../../activities/payments';
 import { createPool, withTenant, type Pool } from '../../platform/db/pool';
 import type { CloudEvent } from '../../platform/events/cloudevent';
 import { createKafka } from '../../platform/events/kafka';
-import { appendToOutbox, ONCE, outboxEventId } from '../../platform/events/outbox';
+import { appendToOutbox, ONCE, outboxEventId, type OutboxEvent } from '../../platform/events/outbox';
 import { OutboxRelay } from '../../platform/events/outbox-relay';
 import { TOPICS, type TopicName } from '../../platform/events/topics';
 import { createLogger } from '../../platform/logger';
@@ -65,8 +65,15 @@ const published = async (eventIds: string[]) =>
 const allPublished = (eventIds: string[]) =>
   eventually(`${eventIds.length} outbox rows marked published`, async () => (await published(eventIds)) === eventIds.length, 120_000);
 
-const smokeEvent = (aggregateId: string, eventId = randomUUID()) =>
-  ({ eventId, type: 'platform.smoke.completed', tenantId, aggregateType: 'smoke', aggregateId, data: { aggregateId } }) as const;
+type SmokeEvent = OutboxEvent<Record<string, unknown>> & { eventId: string; tenantId: string };
+const smokeEvent = (aggregateId: string, extra: { tenantId?: string; data?: Record<string, unknown> } = {}): SmokeEvent => ({
+  eventId: randomUUID(),
+  type: 'platform.smoke.completed',
+  tenantId: extra.tenantId ?? tenantId,
+  aggregateType: 'smoke',
+  aggregateId,
+  data: extra.data ?? { aggregateId },
+});
 
 const eventIdsOn = (messages: KafkaMessage[]) => messages.map((m) => (JSON.parse(m.value!.toString()) as CloudEvent).id);
 
@@ -166,6 +173,45 @@ describe('the transactional outbox', () => {
         paymentOfInvoice: keyBySubject.get(`payment/${paysInvoice}`),
         standalonePayment: keyBySubject.get(`payment/${standalone}`),
       }).toEqual({ invoice: invoiceId, paymentOfInvoice: invoiceId, standalonePayment: standalone });
+    }, 300_000);
+  });
+
+  describe('a row the broker refuses', () => {
+    it('is dead-lettered after N rejections, with its reason and attempts, listed by the ops query, while the rows behind it (other tenants too) are published', async () => {
+      const prefix = `${PREFIX}dead.`;
+      // A private topic that takes records up to 8 KiB: the broker itself refuses the poisoned event.
+      const topic = await createTopic(prefix, 'platform.events', [{ name: 'max.message.bytes', value: '8192' }]);
+      const otherTenant = await createTenant(app);
+      const poisoned = smokeEvent(`dead-${randomUUID()}`, { data: { blob: 'x'.repeat(20_000) } });
+      const behind = [smokeEvent(`dead-${randomUUID()}`), smokeEvent(`dead-${randomUUID()}`, { tenantId: otherTenant }), smokeEvent(`dead-${randomUUID()}`, { tenantId: otherTenant })];
+      for (const e of [poisoned, ...behind]) await withTenant(app, e.tenantId, (tx) => appendToOutbox(tx, e));
+
+      // Quiet: kafkajs logs every refused produce request at error level.
+      const relay = newRelay(prefix, { deadLetterAfter: 3, kafka: createKafka(cfg, { logLevel: logLevel.NOTHING }) });
+      relay.start();
+      try {
+        await allPublished(behind.map((e) => e.eventId));
+        await eventually('the poisoned row dead-lettered', async () => (await relayPool.query("SELECT 1 FROM outbox WHERE event_id = $1 AND status = 'dead'", [poisoned.eventId])).rowCount === 1, 120_000);
+      } finally {
+        await relay.stop();
+      }
+      // The ops query, as the relay role runs it.
+      const { rows } = await relayPool.query('SELECT event_id, tenant_id, topic, event_type, rejections, publish_attempts, reason, dead_at FROM outbox_dead_letters');
+      expect(rows).toEqual([
+        {
+          event_id: poisoned.eventId,
+          tenant_id: tenantId,
+          topic: 'platform.events',
+          event_type: 'platform.smoke.completed',
+          rejections: 3,
+          publish_attempts: expect.any(Number),
+          reason: expect.stringMatching(/^MESSAGE_TOO_LARGE: /),
+          dead_at: expect.any(Date),
+        },
+      ]);
+      expect(rows[0].publish_attempts).toBeGreaterThanOrEqual(3);
+      expect((await relayPool.query('SELECT published_at FROM outbox WHERE event_id = $1', [poisoned.eventId])).rows).toEqual([{ published_at: null }]);
+      expect(eventIdsOn(await readTopic(kafka, topic)).sort()).toEqual(behind.map((e) => e.eventId).sort());
     }, 300_000);
   });
 });
