@@ -16,3 +16,18 @@ export function freeText(max: number, opts: { min?: number } = {}) {
     .max(max)
     .refine((s) => !containsCardNumber(s), CARD_NUMBER_MESSAGE);
 }
+
+/** An IANA time zone: the tenant's accounting days (and so its periods) begin and end at its midnight. */
+export const timeZone = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+){0,2}$/, 'an IANA time zone such as Europe/Berlin or Asia/Taipei')
+  .max(64)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'an IANA time zone such as Europe/Berlin or Asia/Taipei');
+

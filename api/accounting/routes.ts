@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { route, type AnyRoute } from '../routing';
+import { freeText, timeZone } from '../schemas';
 import { accountLedgerHtml, balanceSheetHtml, cashSummaryHtml, incomeStatementHtml, journalHtml, REPORT_CSP, trialBalanceHtml } from './html';
 import {
   accountLedgerSchema,
@@ -31,6 +32,37 @@ import type { AccountingService } from './service';
 const TAG = 'accounting';
 const READ = { permission: 'accounting:read' } as const;
 const POST = { permission: 'accounting:post' } as const;
+const CLOSE = { permission: 'accounting:close' } as const;
+const ADMIN = { permission: 'accounting:admin' } as const;
+const periodParams = z.object({ start: isoDate }).strict();
+const periodSchema = z.object({
+  periodStart: z.string(),
+  periodEnd: z.string(),
+  status: z.enum(['open', 'locked', 'closed']),
+  closedAt: z.string().nullable(),
+  events: z.array(z.object({ action: z.enum(['lock', 'close', 'reopen']), fromStatus: z.string(), actor: z.string(), reason: z.string().nullable(), at: z.string() })),
+});
+const settingsSchema = z.object({ timeZone: z.string(), reportingCurrency: z.string().nullable() });
+const periodMove = (accounting: AccountingService, action: 'lock' | 'close') =>
+  route({
+    method: 'post',
+    path: `/api/accounting/periods/:start/${action}`,
+    summary:
+      action === 'lock'
+        ? 'Lock a period: from now on only adjusting entries may be dated into it (waits for postings in flight)'
+        : 'Close a period: nothing more may be dated into it; its balance snapshot is written (earlier periods first)',
+    tag: TAG,
+    access: CLOSE,
+    params: periodParams,
+    responses: {
+      200: { description: 'The period, with its history', schema: periodSchema },
+      404: { description: 'No period starts on that date', schema: null },
+      409: { description: 'The period is closed, or an earlier one is still open', schema: null },
+    },
+    async handler(ctx, { params, principal }) {
+      ctx.body = await accounting.movePeriod(principal!, params.start, action);
+    },
+  });
 const HTML_NOTE = ' Add format=html (or send Accept: text/html) for a printable page.';
 
 /** JSON unless the caller asks for the page: ?format=html, or an Accept header that prefers text/html. */
@@ -51,6 +83,65 @@ function reply<V>(ctx: Context, format: 'json' | 'html' | undefined, view: V, ht
 
 export function accountingRoutes(accounting: AccountingService): AnyRoute[] {
   return [
+    route({
+      method: 'get',
+      path: '/api/accounting/periods',
+      summary: 'Accounting periods (calendar months in the tenant’s time zone) with their status and history',
+      tag: TAG,
+      access: READ,
+      query: z.object({ from: isoDate.optional(), to: isoDate.optional() }).strict(),
+      responses: { 200: { description: 'Periods, oldest first', schema: z.object({ data: z.array(periodSchema) }) } },
+      async handler(ctx, { query, principal }) {
+        ctx.body = { data: await accounting.periods(principal!, query) };
+      },
+    }),
+    periodMove(accounting, 'lock'),
+    periodMove(accounting, 'close'),
+    route({
+      method: 'post',
+      path: '/api/accounting/periods/:start/reopen',
+      summary: 'Reopen a closed period (admin only, with a reason; audited): its snapshot and later ones are dropped',
+      tag: TAG,
+      access: ADMIN,
+      params: periodParams,
+      body: z.object({ reason: freeText(500, { min: 1 }) }).strict(),
+      example: { body: { reason: 'supplier invoice received late' } },
+      responses: {
+        200: { description: 'The period, open again, with its history', schema: periodSchema },
+        404: { description: 'No period starts on that date', schema: null },
+        409: { description: 'The period is not closed', schema: null },
+      },
+      async handler(ctx, { params, body, principal }) {
+        ctx.body = await accounting.movePeriod(principal!, params.start, 'reopen', body.reason);
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/accounting/settings',
+      summary: 'The books’ time zone and reporting currency',
+      tag: TAG,
+      access: READ,
+      responses: { 200: { description: 'Settings', schema: settingsSchema } },
+      async handler(ctx, { principal }) {
+        ctx.body = await accounting.settings(principal!);
+      },
+    }),
+    route({
+      method: 'patch',
+      path: '/api/accounting/settings',
+      summary: 'Change the books’ time zone (entries already posted keep their accounting date) or reporting currency (admin)',
+      tag: TAG,
+      access: ADMIN,
+      body: z
+        .object({ timeZone: timeZone.optional(), reportingCurrency: currency.optional() })
+        .strict()
+        .refine((b) => b.timeZone !== undefined || b.reportingCurrency !== undefined, 'name timeZone, reportingCurrency or both'),
+      example: { body: { timeZone: 'Europe/Berlin', reportingCurrency: 'EUR' } },
+      responses: { 200: { description: 'Settings', schema: settingsSchema } },
+      async handler(ctx, { body, principal }) {
+        ctx.body = await accounting.updateSettings(principal!, body);
+      },
+    }),
     route({
       method: 'get',
       path: '/api/accounting/accounts',

@@ -70,6 +70,24 @@ export class AccountingService {
     this.books = new AccountingModule(deps.db);
   }
 
+  // ------------------------------------------------------------ periods, settings
+
+  periods(p: Principal, q: { from?: string; to?: string }) {
+    return this.books.periods(p.tenantId, q);
+  }
+
+  movePeriod(p: Principal, periodStart: string, action: 'lock' | 'close' | 'reopen', reason?: string) {
+    return guarded(() => this.books.movePeriod(p.tenantId, { periodStart, action, actor: principalRef(p), reason }));
+  }
+
+  settings(p: Principal) {
+    return this.books.settings(p.tenantId);
+  }
+
+  updateSettings(p: Principal, change: { timeZone?: string; reportingCurrency?: Currency }) {
+    return guarded(() => this.books.updateSettings(p.tenantId, change));
+  }
+
   // ------------------------------------------------------------ chart, drafts, rates
 
   accounts(p: Principal) {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { normaliseEmail } from '../../core/identity/email';
 import { API_KEY_ROLES, ROLES } from '../../core/identity/rbac';
+import { timeZone } from '../schemas';
 
 export const email = z
   .string()
@@ -19,20 +20,6 @@ export const email = z
 export const password = z.string().min(12, 'must be at least 12 characters').max(256);
 const displayName = z.string().trim().min(1).max(100);
 const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD');
-/** An IANA time zone: the tenant's accounting days (and so its periods) begin and end at its midnight. */
-const timeZone = z
-  .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+){0,2}$/, 'an IANA time zone such as Europe/Berlin or Asia/Taipei')
-  .max(64)
-  .refine((tz) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'an IANA time zone such as Europe/Berlin or Asia/Taipei');
-
 export const registerBody = z
   .object({
     organisation: z

@@ -23,6 +23,7 @@ export const PERMISSIONS = [
   'credit:decide', // underwriter decisions
   'credit:manage', // the KYC deny list
   'accounting:read', // the chart, drafts, rates and every report
+  'accounting:admin', // reopen a closed period, change the books' time zone and reporting currency
   'accounting:post', // tenant accounts, manual entry drafts and their decisions (never one's own), exchange rates
   'accounting:close',
 ] as const;

@@ -1,6 +1,7 @@
 /** Transactions of the accounting module: tenant-scoped writes, and reports read from one consistent snapshot. */
 import { scopeToTenant, withTenant, type Pool, type PoolClient } from '../../platform/db/pool';
 import { AccountingError } from '../../core/accounting';
+import { LedgerError } from '../../platform/ledger';
 
 export { withTenant, type Pool, type PoolClient };
 
@@ -28,7 +29,9 @@ export async function readSnapshot<T>(db: Pool, tenantId: string, fn: (tx: PoolC
 export function translatePg(err: unknown): never {
   const e = err as { code?: string; hint?: string; message?: string; constraint?: string };
   const message = e.message ?? 'refused';
-  switch (e.hint) {
+  // platform/ledger has already read the HINT into a LedgerError's code.
+  const hint = err instanceof LedgerError ? err.code : e.hint;
+  switch (hint) {
     case 'four-eyes':
       throw new AccountingError('four-eyes', message);
     case 'unknown-entry':

@@ -9,6 +9,7 @@ import { accountById, chartOfAccounts, insertAccount, type NewAccount } from './
 import { readSnapshot, withTenant, type Pool } from './db';
 import { decideDraft, insertDraft, listDrafts, type DraftView, type NewDraft } from './drafts';
 import { journalPage, type JournalPosition } from './journal';
+import { listPeriods, movePeriod, readSettings, updateSettings, type AccountingSettings, type PeriodView } from './periods';
 import { listRates, upsertRate } from './rates';
 
 export type { DraftView, NewDraft } from './drafts';
@@ -16,6 +17,7 @@ export type { JournalEntryView, JournalPosition } from './journal';
 export type { RateView } from './rates';
 export type { TenantInfo } from './books';
 export type { NewAccount } from './chart';
+export type { AccountingSettings, PeriodEvent, PeriodView } from './periods';
 
 /** What a report reads, all from one consistent snapshot of the tenant's books. */
 export interface BooksReader {
@@ -68,6 +70,23 @@ export class AccountingModule {
 
   rates(tenantId: string, q: { base?: Currency; quote?: Currency; from?: string; to?: string; limit: number }) {
     return withTenant(this.db, tenantId, (tx) => listRates(tx, q));
+  }
+
+  periods(tenantId: string, q: { from?: string; to?: string }): Promise<PeriodView[]> {
+    return withTenant(this.db, tenantId, (tx) => listPeriods(tx, q));
+  }
+
+  /** Lock, close or reopen a period: audited by the database; a close waits for postings in flight. */
+  movePeriod(tenantId: string, input: { periodStart: string; action: 'lock' | 'close' | 'reopen'; actor: string; reason?: string }): Promise<PeriodView> {
+    return withTenant(this.db, tenantId, (tx) => movePeriod(tx, input));
+  }
+
+  settings(tenantId: string): Promise<AccountingSettings> {
+    return withTenant(this.db, tenantId, readSettings);
+  }
+
+  updateSettings(tenantId: string, change: Partial<AccountingSettings>): Promise<AccountingSettings> {
+    return withTenant(this.db, tenantId, (tx) => updateSettings(tx, tenantId, change));
   }
 
   read<T>(tenantId: string, report: (books: BooksReader) => Promise<T>): Promise<T> {

@@ -55,6 +55,7 @@ beforeAll(async () => {
       api.http().post('/api/accounting/drafts').send({ accountingDate: '2025-01-31', description: 'openapi', postings: [{ accountCode: '1000', currency: 'EUR', amountMinor: 1 }, { accountCode: '4000', currency: 'EUR', amountMinor: -1 }] }),
     ),
     '/api/accounting/reports/accounts/{id}': (await api.http().get('/api/accounting/accounts').set(asAdmin).expect(200)).body.data[0].id,
+    '/api/accounting/periods/{start}': (await api.http().get('/api/accounting/periods').set(asAdmin).expect(200)).body.data[0].periodStart,
   };
   // Their workflows would wait for a worker forever: end them, so a request that got past validation by mistake
   // is answered at once (409, 404...) instead of hanging.
@@ -76,7 +77,7 @@ function concrete(template: string, raw?: string): string {
   if (template === '/api/docs/assets/{file}') return '/api/docs/assets/swagger-ui.css';
   const base = Object.keys(existing).find((k) => template === k || template.startsWith(`${k}/`));
   if (!base) throw new Error(`no existing resource for ${template}: create one in beforeAll`);
-  return template.replace('{id}', existing[base]!);
+  return template.replace(/\{[^}]+\}/, existing[base]!);
 }
 
 /** Valid values for the headers an operation requires, so that only the body can be what is refused. */

@@ -40,6 +40,13 @@ const MAY_CALL: Record<string, Role[]> = {
   // The books: finance and the admin read the statements, add accounts, draft and approve manual entries (never
   // their own: the database refuses that) and enter exchange rates; nobody else sees the ledger.
   'GET /api/accounting/accounts': ['admin', 'finance'],
+  'GET /api/accounting/periods': ['admin', 'finance'],
+  // Finance closes the books; only an admin reopens them or moves their time zone.
+  'POST /api/accounting/periods/:start/lock': ['admin', 'finance'],
+  'POST /api/accounting/periods/:start/close': ['admin', 'finance'],
+  'POST /api/accounting/periods/:start/reopen': ['admin'],
+  'GET /api/accounting/settings': ['admin', 'finance'],
+  'PATCH /api/accounting/settings': ['admin'],
   'POST /api/accounting/accounts': ['admin', 'finance'],
   'GET /api/accounting/drafts': ['admin', 'finance'],
   'POST /api/accounting/drafts': ['admin', 'finance'],
