@@ -79,7 +79,9 @@ async function untilDone<T>(what: string, observe: () => Promise<T>, done: (stat
     if (done(state)) return state;
     const seen = JSON.stringify({ state, workerDeaths: worker.deaths.length });
     if (seen !== last) [last, changedAt] = [seen, Date.now()];
-    else if (Date.now() - changedAt > STALL_MS) throw new Error(`nothing moved for ${STALL_MS / 1000} s while waiting for ${what}; stuck at ${seen}`);
+    else if (Date.now() - changedAt > STALL_MS) {
+      throw new Error(`nothing moved for ${STALL_MS / 1000} s while waiting for ${what}; stuck at ${seen}; the worker's last lines:\n${worker.output.join('\n')}`);
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -132,10 +134,10 @@ describe('payments under crashes', () => {
     }
 
     // Measure, with every process stopped: nothing below can still change.
-    const status = await withTenant(app, tenant.tenantId, async (tx) => {
-      const { rows } = await tx.query<{ id: string; status: string }>('SELECT id, status FROM payments WHERE id = ANY($1::uuid[])', [ids]);
-      return new Map(rows.map((r) => [r.id, r.status]));
-    });
+    const payments = await withTenant(app, tenant.tenantId, async (tx) =>
+      (await tx.query<{ id: string; status: string; failure_code: string | null }>('SELECT id, status, failure_code FROM payments WHERE id = ANY($1::uuid[])', [ids])).rows,
+    );
+    const status = new Map(payments.map((r) => [r.id, r.status]));
     const methodOf = new Map(ids.map((id, i) => [id, plan[i]!.captureMethod]));
     const count = (method: CaptureMethod, s: string) => ids.filter((id) => methodOf.get(id) === method && status.get(id) === s).length;
     // What the provider performed: each captured intent is one charge (the sandbox's intents, not its call log).
@@ -167,6 +169,9 @@ describe('payments under crashes', () => {
       payments: PAYMENTS,
       automatic: { succeeded: count('automatic', 'succeeded'), failed: count('automatic', 'failed') },
       manual: { succeeded: count('manual', 'succeeded'), failed: count('manual', 'failed') },
+      failures: payments
+        .filter((p) => p.status === 'failed')
+        .map((p) => ({ paymentId: p.id, captureMethod: methodOf.get(p.id), declineCard: plan[ids.indexOf(p.id)]!.declined, failureCode: p.failure_code })),
       workerKills: kills,
       workerDeaths: worker.deaths,
       relayDeaths: relay.deaths,

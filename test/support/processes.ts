@@ -19,6 +19,8 @@ export interface Supervised {
   deaths: string[];
   /** The lines `failpoint <name> pass <n> [<detail>]: SIGKILL` the child wrote before dying, parsed. */
   failpointKills: FailpointKill[];
+  /** The last lines the child (any of its lives) wrote to stdout or stderr, for a failing test to show. */
+  output: string[];
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export function supervise(entry: string, env: NodeJS.ProcessEnv): Supervised {
     restarts: 0,
     deaths: [],
     failpointKills: [],
+    output: [],
     async stop() {
       stopping = true;
       if (child && child.exitCode === null && child.signalCode === null) {
@@ -44,16 +47,20 @@ export function supervise(entry: string, env: NodeJS.ProcessEnv): Supervised {
     if (stopping) return; // stopped during the restart delay
     // `node --import tsx` (not the tsx CLI, which wraps a second process): the child is the service itself, so
     // its SIGKILL is seen here and our SIGTERM reaches it.
-    child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let pending = '';
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (pending + chunk).split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        const m = /^failpoint (\S+) pass (\d+)(?: (\S+))?: SIGKILL$/.exec(line);
-        if (m) state.failpointKills.push({ failpoint: m[1]!, pass: Number(m[2]), ...(m[3] ? { detail: m[3] } : {}) });
-      }
-    });
+    child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let pending = '';
+      stream.setEncoding('utf8').on('data', (chunk: string) => {
+        const lines = (pending + chunk).split('\n');
+        pending = lines.pop()!;
+        state.output.push(...lines);
+        state.output.splice(0, Math.max(0, state.output.length - 40));
+        for (const line of lines) {
+          const m = /^failpoint (\S+) pass (\d+)(?: (\S+))?: SIGKILL$/.exec(line);
+          if (m) state.failpointKills.push({ failpoint: m[1]!, pass: Number(m[2]), ...(m[3] ? { detail: m[3] } : {}) });
+        }
+      });
+    }
     child.once('exit', (code, signal) => {
       if (stopping) return;
       state.deaths.push(signal ?? String(code));
