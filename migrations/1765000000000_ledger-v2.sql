@@ -183,33 +183,8 @@ END $$;
 CREATE FUNCTION ledger_period_lock_key(p_tenant uuid) RETURNS bigint
   LANGUAGE sql IMMUTABLE AS $$ SELECT hashtextextended('ledger-periods/' || p_tenant::text, 4242) $$;
 
--- Period status changes: lock (only adjusting entries from then on), close (nothing), reopen (admin, with a reason).
-CREATE FUNCTION ledger_set_period_status(p_period_start date, p_action text, p_actor text, p_reason text DEFAULT NULL)
-  RETURNS accounting_periods LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-DECLARE
-  t uuid := current_tenant_id();
-  p accounting_periods;
-  target text;
-BEGIN
-  IF t IS NULL THEN RAISE EXCEPTION 'no tenant in scope' USING ERRCODE = 'insufficient_privilege'; END IF;
-  PERFORM pg_advisory_xact_lock(ledger_period_lock_key(t));
-  SELECT * INTO p FROM accounting_periods WHERE tenant_id = t AND period_start = p_period_start FOR UPDATE;
-  IF NOT FOUND THEN RAISE EXCEPTION 'no accounting period starts on %', p_period_start USING ERRCODE = 'check_violation', HINT = 'unknown-period'; END IF;
-  target := CASE p_action WHEN 'lock' THEN 'locked' WHEN 'close' THEN 'closed' WHEN 'reopen' THEN 'open' END;
-  IF target IS NULL THEN RAISE EXCEPTION 'unknown period action %', p_action USING ERRCODE = 'invalid_parameter_value'; END IF;
-  IF p_action = 'reopen' AND (p.status <> 'closed' OR coalesce(length(trim(p_reason)), 0) = 0) THEN
-    RAISE EXCEPTION 'only a closed period can be reopened, with a reason' USING ERRCODE = 'check_violation', HINT = 'invalid-transition';
-  END IF;
-  IF p_action <> 'reopen' AND p.status = 'closed' THEN
-    RAISE EXCEPTION 'the period starting % is closed', p_period_start USING ERRCODE = 'check_violation', HINT = 'invalid-transition';
-  END IF;
-  IF p.status = target THEN RETURN p; END IF;
-  INSERT INTO accounting_period_events (tenant_id, period_start, action, from_status, actor, reason)
-    VALUES (t, p_period_start, p_action, p.status, p_actor, p_reason);
-  UPDATE accounting_periods SET status = target, closed_at = CASE WHEN target = 'closed' THEN now() END
-    WHERE tenant_id = t AND period_start = p_period_start RETURNING * INTO p;
-  RETURN p;
-END $$;
+-- Period status changes (lock, close, reopen), audited, are ledger_set_period_status in the accounting-core
+-- migration, which also writes the balance snapshot of a closed period.
 
 -- ledger_post(entry jsonb) -> jsonb
 --   entry: { id uuid, effectiveAt timestamptz, description, source: {type, id}, kind?, createdBy?, reverses?,
@@ -388,14 +363,13 @@ BEGIN
   END LOOP;
   RAISE EXCEPTION 'journal entry id % is taken', v_id USING ERRCODE = 'unique_violation', HINT = 'conflicting-entry';
 END $$;
-REVOKE ALL ON FUNCTION ledger_post(jsonb), ledger_set_period_status(date, text, text, text), ledger_ensure_periods(date, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION ledger_post(jsonb), ledger_set_period_status(date, text, text, text), ledger_ensure_periods(date, integer) TO finflow_app;
+REVOKE ALL ON FUNCTION ledger_post(jsonb), ledger_ensure_periods(date, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ledger_post(jsonb), ledger_ensure_periods(date, integer) TO finflow_app;
 
 -- Down Migration
-REVOKE EXECUTE ON FUNCTION ledger_post(jsonb), ledger_set_period_status(date, text, text, text), ledger_ensure_periods(date, integer) FROM finflow_app;
+REVOKE EXECUTE ON FUNCTION ledger_post(jsonb), ledger_ensure_periods(date, integer) FROM finflow_app;
 DROP FUNCTION ledger_post(jsonb);
 DROP TYPE ledger_line;
-DROP FUNCTION ledger_set_period_status(date, text, text, text);
 DROP FUNCTION ledger_ensure_periods(date, integer);
 DROP TABLE accounting_period_events;
 GRANT INSERT, UPDATE (status, closed_at) ON accounting_periods TO finflow_app;

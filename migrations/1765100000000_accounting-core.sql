@@ -199,8 +199,11 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION ledger_write_snapshot(uuid, date) FROM PUBLIC;
 
--- Closing a period writes its snapshot; reopening drops it (and every later one: they built on it).
-CREATE OR REPLACE FUNCTION ledger_set_period_status(p_period_start date, p_action text, p_actor text, p_reason text DEFAULT NULL)
+-- Period status changes: lock (only adjusting entries from then on), close (nothing; earlier periods first; writes
+-- the period's balance snapshot), reopen (a closed period, with a reason; drops its snapshot and every later one,
+-- which built on it). Each takes the tenant's period lock exclusively (ledger_post holds it shared), so it waits for
+-- postings in flight and every posting after it sees the new status; each is audited.
+CREATE FUNCTION ledger_set_period_status(p_period_start date, p_action text, p_actor text, p_reason text DEFAULT NULL)
   RETURNS accounting_periods LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   t uuid := current_tenant_id();
@@ -235,9 +238,11 @@ BEGIN
   RETURN p;
 END $$;
 
+REVOKE ALL ON FUNCTION ledger_set_period_status(date, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ledger_set_period_status(date, text, text, text) TO finflow_app;
+
 -- Down Migration
-CREATE OR REPLACE FUNCTION ledger_set_period_status(p_period_start date, p_action text, p_actor text, p_reason text DEFAULT NULL)
-  RETURNS accounting_periods LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$ BEGIN RAISE EXCEPTION 'migrate down further'; END $$;
+DROP FUNCTION ledger_set_period_status(date, text, text, text);
 DROP FUNCTION ledger_write_snapshot(uuid, date);
 DROP TABLE ledger_balance_snapshots;
 DROP TABLE fx_rates;

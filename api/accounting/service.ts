@@ -19,6 +19,7 @@ import {
   toJsonSafe,
   trialBalance,
   type AccountAmount,
+  type ChartAccount,
   type AccountType,
   type Subtype,
 } from '../../core/accounting';
@@ -138,7 +139,8 @@ export class AccountingService {
     return { report, tenant: { id: tenant.id, name: tenant.name, timeZone: tenant.timeZone }, reportingCurrency: reporting };
   }
 
-  trialBalance(p: Principal, q: { asOf: string; reportingCurrency?: Currency }) {
+  /** A statement of balances as of a date: per currency, and consolidated when a reporting currency is known. */
+  private asOfStatement<S>(p: Principal, name: string, q: { asOf: string; reportingCurrency?: Currency }, build: (chart: ChartAccount[], balances: AccountAmount[]) => S) {
     return this.report(p, async (books) => {
       const tenant = await books.tenant();
       const chart = await books.chart();
@@ -148,38 +150,24 @@ export class AccountingService {
       if (reporting) {
         const rates = ratesFor(balances.map((b) => b.currency), reporting, await books.ratesInForce(q.asOf), q.asOf);
         const c = consolidateBalances(chart, balances, reporting, rates);
-        consolidated = { currency: reporting, rates: [...rates.values()], roundingMinor: c.roundingMinor, ...trialBalance(chart, c.balances) };
+        consolidated = { currency: reporting, rates: [...rates.values()], roundingMinor: c.roundingMinor, ...build(chart, c.balances) };
       }
       return {
-        ...AccountingService.header('trial-balance', tenant, reporting),
+        ...AccountingService.header(name, tenant, reporting),
         asOf: q.asOf,
         snapshotAsOf,
-        currencies: byCurrency(balances).map(([currency, b]) => ({ currency, ...trialBalance(chart, b) })),
+        currencies: byCurrency(balances).map(([currency, b]) => ({ currency, ...build(chart, b) })),
         consolidated,
       };
     });
   }
 
+  trialBalance(p: Principal, q: { asOf: string; reportingCurrency?: Currency }) {
+    return this.asOfStatement(p, 'trial-balance', q, trialBalance);
+  }
+
   balanceSheet(p: Principal, q: { asOf: string; reportingCurrency?: Currency }) {
-    return this.report(p, async (books) => {
-      const tenant = await books.tenant();
-      const chart = await books.chart();
-      const { balances, snapshotAsOf } = await books.balancesAsOf(q.asOf);
-      const reporting = q.reportingCurrency ?? tenant.reportingCurrency;
-      let consolidated = null;
-      if (reporting) {
-        const rates = ratesFor(balances.map((b) => b.currency), reporting, await books.ratesInForce(q.asOf), q.asOf);
-        const c = consolidateBalances(chart, balances, reporting, rates);
-        consolidated = { currency: reporting, rates: [...rates.values()], roundingMinor: c.roundingMinor, ...balanceSheet(chart, c.balances) };
-      }
-      return {
-        ...AccountingService.header('balance-sheet', tenant, reporting),
-        asOf: q.asOf,
-        snapshotAsOf,
-        currencies: byCurrency(balances).map(([currency, b]) => ({ currency, ...balanceSheet(chart, b) })),
-        consolidated,
-      };
-    });
+    return this.asOfStatement(p, 'balance-sheet', q, balanceSheet);
   }
 
   incomeStatement(p: Principal, q: { from: string; to: string; reportingCurrency?: Currency }) {

@@ -1,5 +1,5 @@
 /** Transactions of the accounting module: tenant-scoped writes, and reports read from one consistent snapshot. */
-import { scopeToTenant, withTenant, type Pool, type PoolClient } from '../../platform/db/pool';
+import { withTenant, type Pool, type PoolClient } from '../../platform/db/pool';
 import { AccountingError } from '../../core/accounting';
 import { LedgerError } from '../../platform/ledger';
 
@@ -9,20 +9,8 @@ export { withTenant, type Pool, type PoolClient };
  * A report's queries (chart, balances, rates, postings) in one REPEATABLE READ, READ ONLY transaction: every figure
  * comes from the same state of the books, even while entries are being posted.
  */
-export async function readSnapshot<T>(db: Pool, tenantId: string, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await scopeToTenant(client, tenantId);
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+export function readSnapshot<T>(db: Pool, tenantId: string, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
+  return withTenant(db, tenantId, fn, 'snapshot');
 }
 
 /** PostgreSQL refusals of the accounting functions (their HINT) and constraints, as AccountingErrors. */

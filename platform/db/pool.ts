@@ -16,7 +16,11 @@ export function createPool(connectionString: string, max = 10): Pool {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+/** How a transaction begins: read-write (the default), or a consistent read-only snapshot for reports. */
+export type TransactionMode = 'read-write' | 'snapshot';
+const BEGIN: Record<TransactionMode, string> = { 'read-write': 'BEGIN', snapshot: 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' };
+
+export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, mode: TransactionMode = 'read-write'): Promise<T> {
   const client = await pool.connect();
   // A connection whose ROLLBACK failed is in an unknown state (or dead): it is destroyed, not returned to the pool.
   // A connection that drops while checked out emits 'error', which must be handled here (the pool only listens on
@@ -27,7 +31,7 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
   };
   client.on('error', onError);
   try {
-    await client.query('BEGIN');
+    await client.query(BEGIN[mode]);
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
@@ -52,10 +56,14 @@ export async function scopeToTenant(tx: PoolClient, tenantId: string): Promise<v
 }
 
 /** Runs `fn` in a transaction scoped to one tenant: row-level security shows and accepts only that tenant's rows. */
-export function withTenant<T>(pool: Pool, tenantId: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+export function withTenant<T>(pool: Pool, tenantId: string, fn: (client: PoolClient) => Promise<T>, mode: TransactionMode = 'read-write'): Promise<T> {
   if (!UUID.test(tenantId)) throw new TypeError('withTenant: tenantId must be a UUID');
-  return inTransaction(pool, async (client) => {
-    await scopeToTenant(client, tenantId);
-    return fn(client);
-  });
+  return inTransaction(
+    pool,
+    async (client) => {
+      await scopeToTenant(client, tenantId);
+      return fn(client);
+    },
+    mode,
+  );
 }
