@@ -3,10 +3,10 @@
  * maker-checker for manual entries, and the balance snapshot a period close writes.
  */
 import { randomUUID } from 'node:crypto';
-import { money } from '../../core/money';
 import { createPool, withTenant, type Pool } from '../../platform/db/pool';
 import { ensurePeriods, postJournalEntry, setPeriodStatus } from '../../platform/ledger';
-import { createTenant, testConfig } from '../support/env';
+import { testConfig } from '../support/env';
+import { saleEntry, tenantWithChart } from '../support/ledger';
 
 const cfg = testConfig();
 let app: Pool;
@@ -21,11 +21,7 @@ afterAll(async () => {
   await owner.end();
 });
 
-async function newTenant(): Promise<string> {
-  const tenantId = await createTenant(app);
-  await withTenant(app, tenantId, (tx) => tx.query('SELECT create_default_chart($1)', [tenantId]));
-  return tenantId;
-}
+const newTenant = () => tenantWithChart(app);
 
 describe('the chart of accounts', () => {
   it('gives every tenant the system accounts with their subtypes and normal balances', async () => {
@@ -115,20 +111,7 @@ describe('manual journal entries', () => {
 describe('closing a period', () => {
   it('writes a balance snapshot of the period end, built on the previous one; reopening drops it', async () => {
     const tenantId = await newTenant();
-    const post = (amount: number, at: string) =>
-      withTenant(app, tenantId, (tx) =>
-        postJournalEntry(tx, {
-          id: randomUUID(),
-          tenantId,
-          effectiveAt: new Date(at),
-          description: 'sale',
-          source: { type: 'test', id: randomUUID() },
-          postings: [
-            { account: { systemKey: 'cash' }, amount: money(amount, 'EUR') },
-            { account: { systemKey: 'sales_revenue' }, amount: money(-amount, 'EUR') },
-          ],
-        }),
-      );
+    const post = (amount: number, at: string) => withTenant(app, tenantId, (tx) => postJournalEntry(tx, saleEntry(tenantId, amount, { effectiveAt: new Date(at), debit: 'cash' })));
     await withTenant(app, tenantId, (tx) => ensurePeriods(tx, '2025-01-01', 2));
     await post(1000, '2025-01-10T10:00:00Z');
     await post(250, '2025-02-10T10:00:00Z');

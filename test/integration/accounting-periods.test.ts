@@ -3,12 +3,11 @@
  * reopens one, with a reason; the books' time zone and reporting currency are an admin's settings. A period is the
  * caller's tenant's: another tenant acting on the same dates touches only its own books.
  */
-import { randomUUID } from 'node:crypto';
-import { money } from '../../core/money';
 import { createPool, withTenant, type Pool } from '../../platform/db/pool';
 import { postJournalEntry } from '../../platform/ledger';
 import { bearer, registerTenant, startApi, userWithRole, type RegisteredTenant, type TestApi } from '../support/api';
 import { testConfig } from '../support/env';
+import { saleEntry } from '../support/ledger';
 
 let api: TestApi;
 let db: Pool;
@@ -30,20 +29,7 @@ afterAll(async () => {
 
 const periods = async (token: string) => (await api.http().get('/api/accounting/periods').set(bearer(token)).expect(200)).body.data as { periodStart: string; status: string; events: { action: string; actor: string; reason: string | null }[] }[];
 const move = (token: string, start: string, action: string, body?: object) => api.http().post(`/api/accounting/periods/${start}/${action}`).set(bearer(token)).send(body);
-const sale = (tenantId: string, at: string) =>
-  withTenant(db, tenantId, (tx) =>
-    postJournalEntry(tx, {
-      id: randomUUID(),
-      tenantId,
-      effectiveAt: new Date(at),
-      description: 'sale',
-      source: { type: 'test', id: randomUUID() },
-      postings: [
-        { account: { systemKey: 'cash' }, amount: money(100, 'EUR') },
-        { account: { systemKey: 'sales_revenue' }, amount: money(-100, 'EUR') },
-      ],
-    }),
-  );
+const sale = (tenantId: string, at: string) => withTenant(db, tenantId, (tx) => postJournalEntry(tx, saleEntry(tenantId, 100, { effectiveAt: new Date(at), debit: 'cash' })));
 
 describe('the period close over HTTP', () => {
   it('lets finance lock then close the first month, in order, and records who did it', async () => {
@@ -104,20 +90,9 @@ describe('the books’ settings', () => {
     const lastDay = new Date(`${second!.periodStart}T00:00:00Z`);
     lastDay.setUTCMonth(lastDay.getUTCMonth() + 1);
     lastDay.setUTCDate(0);
-    const id = randomUUID();
-    await withTenant(db, tenant.tenantId, (tx) =>
-      postJournalEntry(tx, {
-        id,
-        tenantId: tenant.tenantId,
-        effectiveAt: new Date(`${lastDay.toISOString().slice(0, 10)}T20:00:00Z`),
-        description: 'late sale',
-        source: { type: 'test', id },
-        postings: [
-          { account: { systemKey: 'cash' }, amount: money(5, 'EUR') },
-          { account: { systemKey: 'sales_revenue' }, amount: money(-5, 'EUR') },
-        ],
-      }),
-    );
+    const entry = saleEntry(tenant.tenantId, 5, { effectiveAt: new Date(`${lastDay.toISOString().slice(0, 10)}T20:00:00Z`), debit: 'cash' });
+    const id = entry.id;
+    await withTenant(db, tenant.tenantId, (tx) => postJournalEntry(tx, entry));
     const { rows } = await withTenant(db, tenant.tenantId, (tx) => tx.query<{ d: string }>("SELECT to_char(accounting_date, 'YYYY-MM-DD') AS d FROM journal_entries WHERE id = $1", [id]));
     const nextDay = new Date(lastDay.getTime() + 86_400_000).toISOString().slice(0, 10);
     expect(rows[0]!.d).toBe(nextDay);

@@ -8,8 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import { money, type Currency } from '../../core/money';
 import { createPool, withTenant, type Pool } from '../../platform/db/pool';
-import { accountBalance, ensurePeriods, postJournalEntry, reverseJournalEntry, setPeriodStatus, type JournalEntryInput } from '../../platform/ledger';
-import { createTenant, testConfig } from '../support/env';
+import { accountBalance, ensurePeriods, postJournalEntry, reverseJournalEntry, setPeriodStatus } from '../../platform/ledger';
+import { testConfig } from '../support/env';
+import { saleEntry, tenantWithChart } from '../support/ledger';
 import { eventually } from '../support/eventually';
 
 const cfg = testConfig();
@@ -25,27 +26,8 @@ afterAll(async () => {
   await owner.end();
 });
 
-/** A tenant of its own per test, with its chart and (optionally) its time zone. */
-async function newTenant(timeZone = 'UTC'): Promise<string> {
-  const tenantId = await createTenant(app);
-  await withTenant(app, tenantId, (tx) => tx.query('SELECT create_default_chart($1)', [tenantId]));
-  if (timeZone !== 'UTC') await withTenant(owner, tenantId, (tx) => tx.query('UPDATE tenants SET time_zone = $2 WHERE id = $1', [tenantId, timeZone]));
-  return tenantId;
-}
-
-function sale(tenantId: string, amountMinor: number, effectiveAt = new Date(), currency: Currency = 'EUR'): JournalEntryInput {
-  return {
-    id: randomUUID(),
-    tenantId,
-    effectiveAt,
-    description: 'card payment captured',
-    source: { type: 'payment', id: randomUUID() },
-    postings: [
-      { account: { systemKey: 'provider_clearing' }, amount: money(amountMinor, currency) },
-      { account: { systemKey: 'sales_revenue' }, amount: money(-amountMinor, currency) },
-    ],
-  };
-}
+const newTenant = (timeZone = 'UTC') => tenantWithChart(app, { timeZone, owner });
+const sale = (tenantId: string, amountMinor: number, effectiveAt = new Date(), currency: Currency = 'EUR') => saleEntry(tenantId, amountMinor, { effectiveAt, currency });
 
 const entryCount = (tenantId: string, id: string) =>
   withTenant(owner, tenantId, async (tx) => (await tx.query('SELECT 1 FROM journal_entries WHERE id = $1', [id])).rowCount);
