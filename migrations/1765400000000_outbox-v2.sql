@@ -47,7 +47,23 @@ CREATE VIEW outbox_dead_letters WITH (security_invoker = true) AS
    WHERE status = 'dead';
 GRANT SELECT ON outbox_dead_letters TO finflow_relay;
 
+-- Retention: the relay deletes published rows older than OUTBOX_RETENTION_HOURS, a small batch at a time, oldest
+-- first. Only published rows may be deleted, by anyone: a pending row is an event not yet announced, a dead one is
+-- evidence an operator must see.
+CREATE INDEX outbox_published ON outbox (published_at) WHERE status = 'published';
+CREATE FUNCTION outbox_refuse_delete() RETURNS trigger
+  LANGUAGE plpgsql
+  AS $$ BEGIN
+    RAISE EXCEPTION 'permission denied: outbox row % is %; only published rows are purged', OLD.id, OLD.status USING ERRCODE = 'insufficient_privilege';
+  END $$;
+CREATE TRIGGER outbox_refuse_delete BEFORE DELETE ON outbox FOR EACH ROW WHEN (OLD.status <> 'published') EXECUTE FUNCTION outbox_refuse_delete();
+GRANT DELETE ON outbox TO finflow_relay;
+
 -- Down Migration
+REVOKE DELETE ON outbox FROM finflow_relay;
+DROP TRIGGER outbox_refuse_delete ON outbox;
+DROP FUNCTION outbox_refuse_delete();
+DROP INDEX outbox_published;
 DROP VIEW outbox_dead_letters;
 REVOKE UPDATE (status, rejections, dead_at) ON outbox FROM finflow_relay;
 REVOKE INSERT (event_id, tenant_id, topic, event_type, aggregate_type, aggregate_id, partition_key, event) ON outbox FROM finflow_app;

@@ -15,6 +15,7 @@ const relay = new OutboxRelay({
   topicPrefix: cfg.KAFKA_TOPIC_PREFIX,
   pollIntervalMs: cfg.OUTBOX_POLL_INTERVAL_MS,
   deadLetterAfter: cfg.OUTBOX_DEAD_LETTER_AFTER,
+  retentionHours: cfg.OUTBOX_RETENTION_HOURS,
 });
 relay.start();
 log.info('outbox relay started');

@@ -76,6 +76,8 @@ const fields = z.object({
     OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(5).max(10_000).default(50),
     /** How many times the broker may refuse an outbox row on its own (too large, invalid) before it is dead-lettered. */
     OUTBOX_DEAD_LETTER_AFTER: z.coerce.number().int().min(1).max(1000).default(5),
+    /** How long the relay keeps published outbox rows before purging them (dead-lettered rows are kept). */
+    OUTBOX_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 366).default(168),
 
     MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL').default(`mongodb://127.0.0.1:${P.mongodb}`),
     MONGO_DATABASE: z.string().min(1).default('finflow'),

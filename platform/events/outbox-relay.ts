@@ -16,6 +16,9 @@
  *   dead (status, reason, attempts; listed by the `outbox_dead_letters` view) and moves on, so one poisoned row
  *   cannot hold every tenant's events. Its aggregate's later events go out without it: an operator republishes it
  *   (sets it back to pending) once the cause is fixed, and consumers see it late.
+ * - Retention: the leader deletes published rows older than `retentionHours`, `purgeBatchSize` at a time (again at
+ *   once while batches come back full, else every `purgeIntervalMs`), between publishing batches. Pending and dead
+ *   rows are never deleted (the database refuses it).
  */
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { Pool, PoolClient } from 'pg';
@@ -42,6 +45,11 @@ export interface OutboxRelayOptions {
   maxBackoffMs?: number;
   /** How many times the broker may refuse a row on its own before it is dead-lettered (default 5). */
   deadLetterAfter?: number;
+  /** How long published rows are kept (default 168 h). */
+  retentionHours?: number;
+  /** Rows deleted per purge statement (default 500), and how often the purge runs when nothing is due (default 60 s). */
+  purgeBatchSize?: number;
+  purgeIntervalMs?: number;
 }
 
 export class OutboxRelay {
@@ -56,6 +64,10 @@ export class OutboxRelay {
   private readonly standbyIntervalMs: number;
   private readonly maxBackoffMs: number;
   private readonly deadLetterAfter: number;
+  private readonly retentionHours: number;
+  private readonly purgeBatchSize: number;
+  private readonly purgeIntervalMs: number;
+  private nextPurgeAt = 0;
   private readonly store: OutboxStore;
 
   constructor(private readonly opts: OutboxRelayOptions) {
@@ -65,6 +77,9 @@ export class OutboxRelay {
     this.standbyIntervalMs = opts.standbyIntervalMs ?? 1000;
     this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
     this.deadLetterAfter = opts.deadLetterAfter ?? 5;
+    this.retentionHours = opts.retentionHours ?? 168;
+    this.purgeBatchSize = opts.purgeBatchSize ?? 500;
+    this.purgeIntervalMs = opts.purgeIntervalMs ?? 60_000;
     this.store = new OutboxStore(opts.pool);
   }
 
@@ -97,6 +112,24 @@ export class OutboxRelay {
     failpoint('relay-after-publish'); // on Kafka, not yet marked: a restart publishes these again
     await this.store.markPublished(rows);
     return rows.length;
+  }
+
+  /** Deletes one batch of published rows past the retention; returns how many. Exposed for tests. */
+  purge(): Promise<number> {
+    return this.store.purge(this.retentionHours, this.purgeBatchSize);
+  }
+
+  /** Purges when due; a failure is logged and retried later, never in the way of publishing. */
+  private async purgeIfDue(): Promise<void> {
+    if (Date.now() < this.nextPurgeAt) return;
+    try {
+      const purged = await this.purge();
+      if (purged > 0) this.opts.log.debug({ purged }, 'outbox rows purged');
+      this.nextPurgeAt = purged >= this.purgeBatchSize ? 0 : Date.now() + this.purgeIntervalMs;
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, 'outbox relay: purge failed, will retry');
+      this.nextPurgeAt = Date.now() + this.purgeIntervalMs;
+    }
   }
 
   private async publishOneByOne(rows: PendingRow[]): Promise<number> {
@@ -158,6 +191,7 @@ export class OutboxRelay {
           await this.idle(this.standbyIntervalMs);
           continue;
         }
+        await this.purgeIfDue();
         const sent = await this.publishBatch();
         backoff = 0;
         if (sent > 0) this.opts.log.debug({ sent }, 'outbox batch published');

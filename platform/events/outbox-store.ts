@@ -1,6 +1,6 @@
 /**
  * The relay's side of the outbox table (migrations/1765400000000_outbox-v2.sql), as the relay role: read pending
- * rows in order, mark them published, record failures, dead-letter a row the broker refuses, purge old rows.
+ * rows in order, mark them published, record failures, dead-letter a row the broker refuses, purge published rows.
  */
 import type { Pool } from 'pg';
 
@@ -72,5 +72,15 @@ export class OutboxStore {
       [row.id, describe(err), deadLetterAfter],
     );
     return rows[0]?.status === 'dead';
+  }
+
+  /** Deletes up to `limit` published rows older than `retentionHours`, oldest first; returns how many. */
+  async purge(retentionHours: number, limit: number): Promise<number> {
+    const res = await this.pool.query(
+      `DELETE FROM outbox WHERE id IN (
+         SELECT id FROM outbox WHERE status = 'published' AND published_at < now() - make_interval(hours => $1) ORDER BY published_at LIMIT $2)`,
+      [retentionHours, limit],
+    );
+    return res.rowCount ?? 0;
   }
 }

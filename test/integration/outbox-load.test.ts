@@ -214,4 +214,49 @@ describe('the transactional outbox', () => {
       expect(eventIdsOn(await readTopic(kafka, topic)).sort()).toEqual(behind.map((e) => e.eventId).sort());
     }, 300_000);
   });
+
+  describe('retention', () => {
+    /** Writes n events and sets their state as the relay role would have, `hoursAgo`. */
+    async function rowsIn(state: 'published' | 'dead' | 'pending', hoursAgo: number, n = 1): Promise<string[]> {
+      const events = Array.from({ length: n }, () => smokeEvent(`purge-${randomUUID()}`));
+      for (const e of events) await withTenant(app, tenantId, (tx) => appendToOutbox(tx, e));
+      const ids = events.map((e) => e.eventId);
+      const at = `now() - make_interval(hours => ${hoursAgo})`;
+      if (state === 'published') await relayPool.query(`UPDATE outbox SET status = 'published', published_at = ${at} WHERE event_id = ANY($1::uuid[])`, [ids]);
+      if (state === 'dead') await relayPool.query(`UPDATE outbox SET status = 'dead', dead_at = ${at}, rejections = 5 WHERE event_id = ANY($1::uuid[])`, [ids]);
+      return ids;
+    }
+
+    const present = async (ids: string[]) =>
+      (await relayPool.query<{ event_id: string }>('SELECT event_id FROM outbox WHERE event_id = ANY($1::uuid[])', [ids])).rows.map((r) => r.event_id).sort();
+
+    it('purges published rows past OUTBOX_RETENTION_HOURS in small batches, and keeps younger published rows, pending rows and dead letters', async () => {
+      const old = await rowsIn('published', 169, 5);
+      const kept = [...(await rowsIn('published', 167)), ...(await rowsIn('dead', 500)), ...(await rowsIn('pending', 0))];
+      const relay = newRelay(`${PREFIX}purge.`, { retentionHours: 168, purgeBatchSize: 2 });
+      const batches: number[] = [];
+      for (let purged = -1; purged !== 0; ) batches.push((purged = await relay.purge()));
+      expect(batches).toEqual([2, 2, 1, 0]);
+      expect(await present([...old, ...kept])).toEqual([...kept].sort());
+      // The database keeps what the purge must not take, whoever asks: the relay role may delete published rows only.
+      const refusals = await Promise.all(kept.slice(1).map((id) => relayPool.query('DELETE FROM outbox WHERE event_id = $1', [id]).then(() => 'deleted', (e: Error) => e.message)));
+      expect(refusals).toEqual([expect.stringMatching(/^permission denied: outbox row \d+ is dead/), expect.stringMatching(/^permission denied: outbox row \d+ is pending/)]);
+    });
+
+    it('is run by the leading relay while it publishes', async () => {
+      const prefix = `${PREFIX}purge-loop.`;
+      await createTopic(prefix, 'platform.events');
+      const old = await rowsIn('published', 200, 3);
+      const relay = newRelay(prefix, { retentionHours: 168, purgeIntervalMs: 200 });
+      relay.start();
+      try {
+        const fresh = await rowsIn('pending', 0);
+        await allPublished(fresh);
+        await eventually('the old published rows purged', async () => (await present(old)).length === 0, 120_000);
+        expect(await present(fresh)).toEqual(fresh);
+      } finally {
+        await relay.stop();
+      }
+    }, 300_000);
+  });
 });
