@@ -12,12 +12,12 @@ import { createPool, withTenant, type Pool } from '../../platform/db/pool';
 import type { CloudEvent } from '../../platform/events/cloudevent';
 import { createKafka } from '../../platform/events/kafka';
 import { appendToOutbox, ONCE, outboxEventId, type OutboxEvent } from '../../platform/events/outbox';
-import { OutboxRelay } from '../../platform/events/outbox-relay';
+import { OutboxRelay, type OutboxRelayOptions } from '../../platform/events/outbox-relay';
 import { TOPICS, type TopicName } from '../../platform/events/topics';
 import { createLogger } from '../../platform/logger';
 import { createTenant, testConfig } from '../support/env';
 import { eventually } from '../support/eventually';
-import { deleteTopicsWithPrefix, readTopic } from '../support/kafka';
+import { deleteTopicsWithPrefix, ensureTestTopics, readTopic } from '../support/kafka';
 import { createPrivateDatabase, type PrivateDatabase } from '../support/private-database';
 
 const cfg = testConfig();
@@ -44,7 +44,11 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function createTopic(prefix: string, name: TopicName, configEntries: { name: string; value: string }[] = []): Promise<string> {
+/**
+ * Every FinFlow topic under `prefix` (a relay publishes whatever is pending in the database, whichever test wrote
+ * it), `name` first with `configEntries`; returns that topic's full name.
+ */
+async function createTopics(prefix: string, name: TopicName, configEntries: { name: string; value: string }[] = []): Promise<string> {
   const topic = prefix + name;
   const admin = kafka.admin();
   await admin.connect();
@@ -53,10 +57,11 @@ async function createTopic(prefix: string, name: TopicName, configEntries: { nam
   } finally {
     await admin.disconnect();
   }
+  await ensureTestTopics(kafka, cfg, prefix);
   return topic;
 }
 
-const newRelay = (topicPrefix: string, extra: Partial<ConstructorParameters<typeof OutboxRelay>[0]> = {}) =>
+const newRelay = (topicPrefix: string, extra: Partial<OutboxRelayOptions> = {}) =>
   new OutboxRelay({ pool: relayPool, kafka, log, topicPrefix, pollIntervalMs: 100, maxBackoffMs: 500, ...extra });
 
 const published = async (eventIds: string[]) =>
@@ -81,7 +86,7 @@ describe('the transactional outbox', () => {
   describe('when events are written', () => {
     it('commits them without NOTIFY (no cluster-wide notification lock per commit), and the relay finds them by polling', async () => {
       const prefix = `${PREFIX}poll.`;
-      const topic = await createTopic(prefix, 'platform.events');
+      const topic = await createTopics(prefix, 'platform.events');
       // A listener on the channel the outbox used to notify: PostgreSQL takes its global notify lock at the commit
       // of every transaction that notified, so any notification here means commits serialise on that lock.
       const listener = new Client({ connectionString: database.env.DATABASE_RELAY_URL });
@@ -144,7 +149,7 @@ describe('the transactional outbox', () => {
 
     it("keys a payment's events by the invoice it pays, like the invoice's own events, and a payment without one by itself", async () => {
       const prefix = `${PREFIX}keys.`;
-      const topic = await createTopic(prefix, 'payment.events');
+      const topic = await createTopics(prefix, 'payment.events');
       const invoiceId = randomUUID();
       const [paysInvoice, standalone] = [await payment(invoiceId), await payment(null)];
       await withTenant(app, tenantId, (tx) =>
@@ -180,7 +185,7 @@ describe('the transactional outbox', () => {
     it('is dead-lettered after N rejections, with its reason and attempts, listed by the ops query, while the rows behind it (other tenants too) are published', async () => {
       const prefix = `${PREFIX}dead.`;
       // A private topic that takes records up to 8 KiB: the broker itself refuses the poisoned event.
-      const topic = await createTopic(prefix, 'platform.events', [{ name: 'max.message.bytes', value: '8192' }]);
+      const topic = await createTopics(prefix, 'platform.events', [{ name: 'max.message.bytes', value: '8192' }]);
       const otherTenant = await createTenant(app);
       const poisoned = smokeEvent(`dead-${randomUUID()}`, { data: { blob: 'x'.repeat(20_000) } });
       const behind = [smokeEvent(`dead-${randomUUID()}`), smokeEvent(`dead-${randomUUID()}`, { tenantId: otherTenant }), smokeEvent(`dead-${randomUUID()}`, { tenantId: otherTenant })];
@@ -245,7 +250,7 @@ describe('the transactional outbox', () => {
 
     it('is run by the leading relay while it publishes', async () => {
       const prefix = `${PREFIX}purge-loop.`;
-      await createTopic(prefix, 'platform.events');
+      await createTopics(prefix, 'platform.events');
       const old = await rowsIn('published', 200, 3);
       const relay = newRelay(prefix, { retentionHours: 168, purgeIntervalMs: 200 });
       relay.start();
