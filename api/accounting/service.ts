@@ -14,6 +14,7 @@ import {
   consolidateCash,
   convertAmounts,
   incomeStatement,
+  isIsoDate,
   parseRatesCsv,
   ratesFor,
   toJsonSafe,
@@ -292,6 +293,8 @@ export class AccountingService {
   }
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** A GL export longer than this is refused (it is built in memory from one snapshot). */
 export const GL_EXPORT_MAX_LINES = 200_000;
 export const GL_COLUMNS = ['entry_id', 'accounting_date', 'posted_at', 'kind', 'source_type', 'source_id', 'description', 'created_by', 'approved_by', 'account_code', 'account_name', 'currency', 'amount_minor'];
@@ -310,7 +313,10 @@ function decodeJournalCursor(cursor: string | undefined): JournalPosition | unde
   if (!cursor) return undefined;
   try {
     const [accountingDate, postedAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as string[];
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(accountingDate!) || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(postedAt!) || !/^[0-9a-f-]{36}$/.test(id!)) throw new Error('bad cursor');
+    // Shapes alone are not enough: 9999-99-99 or an id of dashes would reach PostgreSQL's casts (a 500).
+    const moment = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$/.exec(postedAt ?? '');
+    const validMoment = moment && isIsoDate(moment[1]!) && Number(moment[2]) < 24 && Number(moment[3]) < 60 && Number(moment[4]) < 60;
+    if (!isIsoDate(accountingDate ?? '') || !validMoment || !UUID.test(id ?? '')) throw new Error('bad cursor');
     return { accountingDate: accountingDate!, postedAt: postedAt!, id: id! };
   } catch {
     throw new DomainError('validation-error', 'The cursor is not one this API issued', { errors: [{ path: 'query.cursor', message: 'invalid cursor' }] });

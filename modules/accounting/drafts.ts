@@ -54,8 +54,9 @@ interface DraftRow {
   entry_id: string | null;
 }
 
-// The draft's effective moment is noon of its accounting date in the tenant's zone, so ledger_post dates it there.
-const SELECT = `SELECT d.id, d.kind, to_char((d.effective_at AT TIME ZONE t.time_zone)::date, 'YYYY-MM-DD') AS accounting_date, d.description, d.postings,
+// A draft keeps the accounting date its maker wrote; ledger_decide_draft posts it at noon of that day in the books'
+// zone as it is when approved (a draft from before that column: the day of its moment in the zone as it is now).
+const SELECT = `SELECT d.id, d.kind, to_char(coalesce(d.accounting_date, (d.effective_at AT TIME ZONE t.time_zone)::date), 'YYYY-MM-DD') AS accounting_date, d.description, d.postings,
                        d.status, d.created_by, d.created_at, d.decided_by, d.decided_at, d.reason, d.entry_id
                   FROM journal_entry_drafts d JOIN tenants t ON t.id = d.tenant_id`;
 
@@ -81,8 +82,8 @@ export async function insertDraft(tx: PoolClient, tenantId: string, d: NewDraft)
   const postings = d.postings.map((p, i) => ({ accountId: ids[i]!, currency: p.currency, amountMinor: p.amountMinor }));
   await tx
     .query(
-      `INSERT INTO journal_entry_drafts (id, tenant_id, kind, effective_at, description, postings, created_by)
-       SELECT $1, $2, $3, ($4::date + time '12:00') AT TIME ZONE t.time_zone, $5, $6, $7 FROM tenants t WHERE t.id = $2`,
+      `INSERT INTO journal_entry_drafts (id, tenant_id, kind, accounting_date, effective_at, description, postings, created_by)
+       SELECT $1, $2, $3, $4::date, ($4::date + time '12:00') AT TIME ZONE t.time_zone, $5, $6, $7 FROM tenants t WHERE t.id = $2`,
       [d.id, tenantId, d.kind, d.accountingDate, d.description, JSON.stringify(postings), d.createdBy],
     )
     .catch(translatePg);
