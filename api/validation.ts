@@ -2,17 +2,21 @@ import type { z } from 'zod';
 import { DomainError, type FieldProblem } from './errors';
 
 /**
- * Where a string in the input (a value or an object key) holds a NUL character: PostgreSQL refuses it in text and
- * jsonb, so it would fail at the database, not at the door. Checked for every field of every route here.
+ * Where a string in the input (a value or an object key) holds a NUL character, or a lone UTF-16 surrogate (JSON's
+ * "\\ud800"): PostgreSQL refuses the first in text and jsonb, so it would fail at the database, not at the door, and
+ * stores the second as U+FFFD, not as sent. Checked for every field of every route here.
  */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const unstorable = (s: string) => s.includes('\u0000') || LONE_SURROGATE.test(s);
+
 function nulPaths(value: unknown, path: string[], out: string[][]): void {
   if (typeof value === 'string') {
-    if (value.includes('\u0000')) out.push(path);
+    if (unstorable(value)) out.push(path);
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => nulPaths(v, [...path, String(i)], out));
   } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      if (k.includes('\u0000')) out.push(path);
+      if (unstorable(k)) out.push(path);
       else nulPaths(v, [...path, k], out);
     }
   }
@@ -23,7 +27,7 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where
   const nul: string[][] = [];
   nulPaths(input, [], nul);
   if (nul.length) {
-    const errors: FieldProblem[] = nul.map((p) => ({ path: [where, ...p].join('.'), message: 'must not contain a NUL character (\\u0000)' }));
+    const errors: FieldProblem[] = nul.map((p) => ({ path: [where, ...p].join('.'), message: 'must not contain a NUL character (\\u0000) or a lone surrogate' }));
     throw new DomainError('validation-error', `Invalid ${where}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
   }
   const result = schema.safeParse(input);

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ACCOUNT_TYPES, RATE_PATTERN, SUBTYPES, isIsoDate, isValidRate, subtypeFits } from '../../core/accounting';
 import { CURRENCIES, MAX_AMOUNT_MINOR } from '../../core/money';
+import { freeText } from '../schemas';
 
 export const isoDate = z.string().refine(isIsoDate, 'a calendar date, YYYY-MM-DD (from 1900 on)');
 export const currency = z.enum(CURRENCIES, { error: 'an ISO 4217 currency code FinFlow knows, such as EUR' });
@@ -34,7 +35,7 @@ const anyCode = z.string().regex(/^[0-9]{4}(-[A-Za-z0-9]{1,32})?$/, 'an account 
 export const createAccountBody = z
   .object({
     code: tenantCode,
-    name: z.string().trim().min(1).max(200),
+    name: freeText(200, { min: 1 }),
     type: z.enum(ACCOUNT_TYPES),
     subtype: z.enum(SUBTYPES as [string, ...string[]]),
     isCash: z.boolean().default(false),
@@ -63,7 +64,7 @@ export const createDraftBody = z
   .object({
     kind: z.enum(['standard', 'adjusting']).default('standard'),
     accountingDate: isoDate,
-    description: z.string().trim().min(1).max(500),
+    description: freeText(500, { min: 1 }),
     postings: z.array(draftPosting).min(2, 'double entry needs at least two postings').max(100),
   })
   .strict()
@@ -73,7 +74,7 @@ export const createDraftBody = z
     for (const [c, t] of totals) if (t !== 0n) ctx.addIssue({ code: 'custom', path: ['postings'], message: `does not balance in ${c}: debits minus credits = ${t}` });
   });
 
-export const rejectBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
+export const rejectBody = z.object({ reason: freeText(500, { min: 1 }) }).strict();
 
 export const rateBody = z
   .object({
@@ -81,13 +82,13 @@ export const rateBody = z
     quote: currency,
     date: isoDate,
     rate: z.string().regex(RATE_PATTERN, 'a decimal string, up to 12 digits each side of the point').refine(isValidRate, 'greater than zero').describe('1 base = rate quote'),
-    source: z.string().trim().min(1).max(100).optional(),
+    source: freeText(100, { min: 1 }).optional(),
   })
   .strict()
   .refine((r) => r.base !== r.quote, { path: ['quote'], message: 'base and quote must differ' });
 
 export const importRatesBody = z
-  .object({ csv: z.string().min(1).max(1_000_000).describe('A header naming base,quote,date,rate (and optionally source), then one rate a line') })
+  .object({ csv: z.string().min(1).max(1_000_000).describe('RFC 4180 CSV: a header naming base,quote,date,rate (and optionally source), each once, then one rate a line. The request body limit (API_BODY_LIMIT_KB, 100 kB by default: about 3,500 lines) applies first.') })
   .strict();
 
 // ---------------------------------------------------------------- responses (documented; minor units are integers)

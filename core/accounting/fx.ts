@@ -4,6 +4,7 @@
  * A row says 1 `base` = `rate` `quote`; a pair can be converted with a row in either direction.
  */
 import { divideRounded, isCurrency, minorUnitExponent, parseRate, type Currency } from '../money';
+import { containsCardNumber } from '../security/card-numbers';
 import { AccountingError } from './errors';
 
 export interface FxRate {
@@ -67,37 +68,121 @@ export interface RateCsvRow extends FxRate {
 }
 
 /**
- * A CSV of rates: a header naming `base,quote,date,rate` (and optionally `source`), in any order, then one rate a
- * line. Every bad line is reported with its number; nothing is accepted from a file with any bad line.
+ * A CSV of rates: a header naming `base,quote,date,rate` (and optionally `source`), in any order, each once, then one
+ * rate a line. Fields may be quoted as RFC 4180 has it ("ECB, daily"; "" for a quote); lines end in CRLF, LF or CR.
+ * Every bad line is reported with its number; nothing is accepted from a file with any bad line.
  */
 export function parseRatesCsv(text: string): { rows: RateCsvRow[]; errors: { line: number; message: string }[] } {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const records = csvRecords(text.replace(/^\uFEFF/, ''));
   const errors: { line: number; message: string }[] = [];
-  const header = (lines[0] ?? '').split(',').map((h) => h.trim().toLowerCase());
+  const head = records[0];
+  if (head?.error) return { rows: [], errors: [{ line: 1, message: head.error }] };
+  const header = (head?.cells ?? []).map((h) => h.trim().toLowerCase());
   const col = (name: string) => header.indexOf(name);
   const missing = ['base', 'quote', 'date', 'rate'].filter((h) => col(h) < 0);
   if (missing.length) return { rows: [], errors: [{ line: 1, message: `the header must name base, quote, date and rate (missing ${missing.join(', ')})` }] };
+  const twice = [...new Set(header.filter((h, i) => h !== '' && header.indexOf(h) !== i))];
+  if (twice.length) return { rows: [], errors: [{ line: 1, message: `the header names ${twice.join(', ')} more than once` }] };
+  // An unnamed column (a trailing comma) is no claim about the rates; a named one the file means something by.
+  const unknown = header.filter((h) => h !== '' && !RATE_COLUMNS.includes(h));
+  if (unknown.length) return { rows: [], errors: [{ line: 1, message: `the header may name base, quote, date, rate and source only (unknown: ${unknown.map((h) => JSON.stringify(h)).join(', ')})` }] };
   const rows: RateCsvRow[] = [];
   const seen = new Set<string>();
-  lines.slice(1).forEach((raw, i) => {
-    const line = i + 2;
-    if (raw.trim() === '') return;
-    const cells = raw.split(',').map((c) => c.trim());
-    if (cells.length !== header.length) return void errors.push({ line, message: `expected ${header.length} fields, found ${cells.length}` });
+  for (const { line, cells: raw, error } of records.slice(1)) {
+    if (error) {
+      errors.push({ line, message: error });
+      continue;
+    }
+    const cells = raw!.map((c) => c.trim());
+    if (cells.length === 1 && cells[0] === '') continue;
+    if (cells.length !== header.length) {
+      errors.push({ line, message: `expected ${header.length} fields, found ${cells.length}` });
+      continue;
+    }
     const [base, quote, date, rate] = ['base', 'quote', 'date', 'rate'].map((h) => cells[col(h)]!);
     const source = col('source') >= 0 ? cells[col('source')] : undefined;
-    if (!isCurrency(base!) || !isCurrency(quote!)) return void errors.push({ line, message: `unknown currency in ${base}/${quote}` });
-    if (base === quote) return void errors.push({ line, message: 'base and quote must differ' });
-    if (!isIsoDate(date!)) return void errors.push({ line, message: `not a date (YYYY-MM-DD): ${JSON.stringify(date)}` });
-    if (!isValidRate(rate!)) return void errors.push({ line, message: `not a positive decimal rate with at most 12 digits each side: ${JSON.stringify(rate)}` });
-    if (source !== undefined && (source.length < 1 || source.length > 100)) return void errors.push({ line, message: 'source must be 1 to 100 characters' });
-    const key = `${base}/${quote}/${date}`;
-    if (seen.has(key)) return void errors.push({ line, message: `${key} appears twice` });
-    seen.add(key);
-    rows.push({ base, quote, rateDate: date!, rate: rate!, ...(source ? { source } : {}) });
-  });
+    const problem =
+      !isCurrency(base!) || !isCurrency(quote!)
+        ? `unknown currency in ${base}/${quote}`
+        : base === quote
+          ? 'base and quote must differ'
+          : !isIsoDate(date!)
+            ? `not a date (YYYY-MM-DD): ${JSON.stringify(date)}`
+            : !isValidRate(rate!)
+              ? `not a positive decimal rate with at most 12 digits each side: ${JSON.stringify(rate)}`
+              : source !== undefined && (source.length < 1 || source.length > 100)
+                ? 'source must be 1 to 100 characters'
+                : source !== undefined && containsCardNumber(source)
+                  ? 'source must not contain a card number'
+                  : seen.has(`${base}/${quote}/${date}`)
+                    ? `${base}/${quote}/${date} appears twice`
+                    : undefined;
+    if (problem) {
+      errors.push({ line, message: problem });
+      continue;
+    }
+    seen.add(`${base}/${quote}/${date}`);
+    rows.push({ base, quote, rateDate: date!, rate: rate!, ...(source ? { source } : {}) } as RateCsvRow);
+  }
   if (rows.length === 0 && errors.length === 0) errors.push({ line: 2, message: 'no rates after the header' });
   return { rows, errors };
+}
+
+const RATE_COLUMNS = ['base', 'quote', 'date', 'rate', 'source'];
+
+/**
+ * RFC 4180 records, each with the line it starts on: fields separated by commas, optionally quoted (a quote inside
+ * doubled, commas and line ends inside allowed); a record ends at CRLF, LF or CR. A malformed record carries an error.
+ */
+function csvRecords(text: string): { line: number; cells?: string[]; error?: string }[] {
+  const records: { line: number; cells?: string[]; error?: string }[] = [];
+  const endOfField = (c: string | undefined) => c === undefined || c === ',' || c === '\n' || c === '\r';
+  let i = 0;
+  let line = 1;
+  while (i < text.length) {
+    const start = line;
+    const cells: string[] = [];
+    let error: string | undefined;
+    for (;;) {
+      let cell = '';
+      if (text[i] === '"') {
+        i++;
+        for (;;) {
+          const c = text[i];
+          if (c === undefined) {
+            error = 'a quoted field is not closed';
+            break;
+          }
+          if (c === '"' && text[i + 1] === '"') {
+            cell += '"';
+            i += 2;
+          } else if (c === '"') {
+            i++;
+            break;
+          } else {
+            if (c === '\n' || (c === '\r' && text[i + 1] !== '\n')) line++;
+            cell += c;
+            i++;
+          }
+        }
+        if (!error && !endOfField(text[i])) error = 'a quoted field must end at a comma or the end of the line';
+      } else {
+        while (!endOfField(text[i])) {
+          if (text[i] === '"') error ??= 'a quote inside an unquoted field (quote the whole field, doubling the quote)';
+          cell += text[i];
+          i++;
+        }
+      }
+      cells.push(cell);
+      if (error) while (!endOfField(text[i]) || text[i] === ',') i++;
+      if (text[i] !== ',') break;
+      i++;
+    }
+    i += text[i] === '\r' && text[i + 1] === '\n' ? 2 : text[i] === undefined ? 0 : 1;
+    line++;
+    records.push(error ? { line: start, error } : { line: start, cells });
+  }
+  return records;
 }
 
 /** A real calendar date written YYYY-MM-DD (no Date object: pure and zone-free). */

@@ -4,6 +4,7 @@
  */
 import { setPeriodStatus, type Period } from '../../platform/ledger';
 import type { Currency } from '../../core/money';
+import { AccountingError } from '../../core/accounting';
 import { translatePg, type PoolClient } from './db';
 
 export interface PeriodEvent {
@@ -54,6 +55,14 @@ export async function updateSettings(tx: PoolClient, tenantId: string, change: P
       change.timeZone ?? null,
       change.reportingCurrency ?? null,
     ])
-    .catch(translatePg);
+    .catch((err: unknown) => {
+      // The API checks the name against Node's zones, the database against its own (case-sensitive) list.
+      if ((err as { constraint?: string }).constraint === 'tenants_time_zone_check') {
+        throw new AccountingError('invalid', `${JSON.stringify(change.timeZone)} is not a time zone PostgreSQL knows (names are case-sensitive, e.g. Europe/Berlin)`, {
+          errors: [{ path: 'body.timeZone', message: 'a time zone PostgreSQL knows' }],
+        });
+      }
+      return translatePg(err);
+    });
   return readSettings(tx);
 }

@@ -181,8 +181,10 @@ describe('maker-checker over HTTP', () => {
 
 describe('bad input on the accounting routes', () => {
   let admin: string;
+  let adminTenant: Awaited<ReturnType<typeof registerTenant>>;
   beforeAll(async () => {
-    admin = (await registerTenant(api)).admin.accessToken;
+    adminTenant = await registerTenant(api);
+    admin = adminTenant.admin.accessToken;
   });
 
   it('answers 400, not 500, to a journal cursor naming an impossible date, moment or entry id', async () => {
@@ -196,5 +198,63 @@ describe('bad input on the accounting routes', () => {
       const res = await api.http().get(`/api/accounting/reports/journal?from=2025-01-01&to=2025-12-31&cursor=${cursor(parts)}`).set(bearer(admin));
       expect([res.status, res.body.errors]).toEqual([400, [{ path: 'query.cursor', message: 'invalid cursor' }]]);
     }
+  });
+
+  const importRates = (csv: string) => api.http().post('/api/accounting/fx-rates/import').set(bearer(admin)).send({ csv });
+  const rates = async (date: string) => (await api.http().get(`/api/accounting/fx-rates?from=${date}&to=${date}`).set(bearer(admin)).expect(200)).body.data as { base: string; quote: string; rate: string; source: string }[];
+
+  it('reads a rates file as CSV: quoted fields, a quoted comma and quote, CR line ends', async () => {
+    expect((await importRates('"base","quote","date","rate","source"\r\n"EUR","JPY","2025-03-03","160.5","ECB, reference ""daily"""\r\n')).status).toBe(201);
+    expect(await rates('2025-03-03')).toMatchObject([{ base: 'EUR', quote: 'JPY', rate: '160.5', source: 'ECB, reference "daily"' }]);
+    expect((await importRates('base,quote,date,rate\rEUR,USD,2025-03-04,1.08\rEUR,GBP,2025-03-04,0.84\r')).status).toBe(201);
+    expect((await rates('2025-03-04')).map((r) => r.quote).sort()).toEqual(['GBP', 'USD']);
+  });
+
+  it('refuses a rates file whose header names a column twice or one it does not know, naming it (it read the first rate column, dropped a misspelt source)', async () => {
+    for (const [csv, named] of [
+      ['base,quote,date,rate,rate\nEUR,JPY,2025-03-05,160,170\n', 'rate'],
+      ['base,quote,date,rate,sorce\nEUR,JPY,2025-03-05,160,ECB\n', 'sorce'],
+    ] as const) {
+      const res = await importRates(csv);
+      expect(res.status).toBe(400);
+      expect(res.body.errors).toEqual([{ path: 'body.csv.line1', message: expect.stringContaining(named) }]);
+    }
+    expect(await rates('2025-03-05')).toEqual([]);
+  });
+
+  it('refuses a card number in the free text of the books: draft description, rejection reason, account name, rate source (it was stored and echoed)', async () => {
+    const pan = '4111 1111 1111 1111';
+    const draft = { accountingDate: '2025-03-10', description: `refund to card ${pan}`, postings: [{ accountCode: '1000', currency: 'EUR', amountMinor: 5 }, { accountCode: '4000', currency: 'EUR', amountMinor: -5 }] };
+    const cases: [string, () => Promise<{ status: number; body: { errors?: { path: string }[] } }>][] = [
+      ['body.description', () => api.http().post('/api/accounting/drafts').set(bearer(admin)).send(draft)],
+      ['body.name', () => api.http().post('/api/accounting/accounts').set(bearer(admin)).send({ code: '6100-CARD', name: `card ${pan}`, type: 'expense', subtype: 'expense' })],
+      ['body.source', () => api.http().put('/api/accounting/fx-rates').set(bearer(admin)).send({ base: 'EUR', quote: 'JPY', date: '2025-03-10', rate: '160', source: pan })],
+      ['body.csv.line2', () => importRates(`base,quote,date,rate,source\nEUR,JPY,2025-03-10,160,${pan}\n`)],
+    ];
+    for (const [path, send] of cases) {
+      const res = await send();
+      expect([path, res.status, res.body.errors?.map((e) => e.path)]).toEqual([path, 400, [path]]);
+    }
+    const ok = await api.http().post('/api/accounting/drafts').set(bearer(admin)).send({ ...draft, description: 'refund' }).expect(201);
+    const finance = await userWithRole(api, adminTenant, 'finance');
+    const rejected = await api.http().post(`/api/accounting/drafts/${ok.body.id}/reject`).set(bearer(finance)).send({ reason: `paid by ${pan}` });
+    expect([rejected.status, rejected.body.errors?.map((e: { path: string }) => e.path)]).toEqual([400, ['body.reason']]);
+  });
+
+  it('refuses a string that is not well-formed Unicode (a lone surrogate was stored as U+FFFD, not as sent)', async () => {
+    const res = await api
+      .http()
+      .post('/api/accounting/drafts')
+      .set(bearer(admin))
+      .set('content-type', 'application/json')
+      .send('{"accountingDate":"2025-03-10","description":"accrual \\ud800","postings":[{"accountCode":"1000","currency":"EUR","amountMinor":5},{"accountCode":"4000","currency":"EUR","amountMinor":-5}]}');
+    expect([res.status, res.body.errors?.map((e: { path: string }) => e.path)]).toEqual([400, ['body.description']]);
+  });
+
+  it('names the time zone field when PostgreSQL does not know the zone (was 422 "refused by tenants_time_zone_check")', async () => {
+    const res = await api.http().patch('/api/accounting/settings').set(bearer(admin)).send({ timeZone: 'europe/berlin' });
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toEqual([{ path: 'body.timeZone', message: expect.stringMatching(/time zone/) }]);
+    expect(res.body.detail).toContain('europe/berlin');
   });
 });
