@@ -67,6 +67,15 @@ ALTER TABLE postings DROP CONSTRAINT postings_tenant_id_account_id_fkey;
 ALTER TABLE postings DROP CONSTRAINT postings_tenant_id_entry_id_fkey;
 ALTER TABLE journal_entries DROP CONSTRAINT journal_entries_tenant_id_fkey;
 ALTER TABLE journal_entries DROP CONSTRAINT journal_entries_tenant_id_reverses_fkey;
+-- With those keys gone, every index a posting writes must earn its place: postings are found by entry (the primary
+-- key, entry first) and by account and date (reports); an entry by id, by source, by date, and by what it reverses
+-- (only reversals carry that). The (tenant_id, id) key existed for the foreign keys.
+ALTER TABLE journal_entries DROP CONSTRAINT journal_entries_tenant_id_id_key;
+ALTER TABLE journal_entries DROP CONSTRAINT journal_entries_reverses_key;
+CREATE UNIQUE INDEX journal_entries_reverses_key ON journal_entries (reverses) WHERE reverses IS NOT NULL;
+ALTER TABLE postings DROP CONSTRAINT postings_pkey;
+DROP INDEX postings_entry;
+ALTER TABLE postings ADD PRIMARY KEY (entry_id, id);
 CREATE FUNCTION refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   RAISE EXCEPTION '% rows are never deleted (ledger entries refer to them)', TG_TABLE_NAME USING ERRCODE = 'integrity_constraint_violation';
@@ -401,6 +410,12 @@ DROP TRIGGER currencies_never_deleted ON currencies;
 DROP TRIGGER currencies_no_truncate ON currencies;
 DROP FUNCTION refuse_delete();
 ALTER TABLE journal_entries ADD FOREIGN KEY (tenant_id) REFERENCES tenants (id);
+ALTER TABLE postings DROP CONSTRAINT postings_pkey;
+ALTER TABLE postings ADD PRIMARY KEY (id);
+CREATE INDEX postings_entry ON postings (entry_id);
+DROP INDEX journal_entries_reverses_key;
+ALTER TABLE journal_entries ADD CONSTRAINT journal_entries_reverses_key UNIQUE (reverses);
+ALTER TABLE journal_entries ADD CONSTRAINT journal_entries_tenant_id_id_key UNIQUE (tenant_id, id);
 ALTER TABLE journal_entries ADD FOREIGN KEY (tenant_id, reverses) REFERENCES journal_entries (tenant_id, id);
 ALTER TABLE postings ADD FOREIGN KEY (tenant_id, entry_id) REFERENCES journal_entries (tenant_id, id);
 ALTER TABLE postings ADD FOREIGN KEY (tenant_id, account_id) REFERENCES ledger_accounts (tenant_id, id);
