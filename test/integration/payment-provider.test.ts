@@ -75,6 +75,17 @@ describe('the stripe-mock sandbox', () => {
     expect((await sandbox.findIntent(id))!.amountRefundedMinor).toBe(1000);
   });
 
+  it('answers two attempts of the same refund at once with that one refund (a retry while the first still runs)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const id = randomUUID();
+      const intent = await authorize(id, 'pm_card_visa', 'automatic', 1000);
+      const attempt = () => sandbox.refund({ paymentId: id, providerRef: intent.providerRef, refundId: `${id}-r`, amountMinor: 600, idempotencyKey: `${id}-r` });
+      const [a, b] = await Promise.all([attempt(), attempt()]);
+      expect(a.refundRef).toBe(b.refundRef);
+      expect((await sandbox.findIntent(id))!.amountRefundedMinor).toBe(600);
+    }
+  });
+
   it('cannot capture a cancelled authorisation', async () => {
     const id = randomUUID();
     const intent = await authorize(id);

@@ -100,10 +100,12 @@ export class StripeMockSandboxProvider implements PaymentProvider {
   async refund(input: { paymentId: string; providerRef: string; refundId: string; amountMinor: number; idempotencyKey: string }) {
     await this.wire.refund(input).catch(classify);
     return inTransaction(this.db, async (tx) => {
+      // Row lock first: concurrent refunds of one payment are checked one after the other, as Stripe does, and a
+      // second attempt of the same refund (a retry while the first was still running) waits for the first and then
+      // finds it done, as Stripe's idempotency key would, instead of counting it twice.
+      const { rows } = await tx.query<Row>('SELECT * FROM provider_sandbox.intents WHERE provider_ref = $1 FOR UPDATE', [input.providerRef]);
       const done = await tx.query<{ refund_ref: string }>('SELECT refund_ref FROM provider_sandbox.refunds WHERE refund_id = $1', [input.refundId]);
       if (done.rows[0]) return { refundRef: done.rows[0].refund_ref };
-      // Row lock: concurrent refunds of one payment are checked one after the other, as Stripe does.
-      const { rows } = await tx.query<Row>('SELECT * FROM provider_sandbox.intents WHERE provider_ref = $1 FOR UPDATE', [input.providerRef]);
       const intent = rows[0];
       if (!intent || intent.status !== 'succeeded') throw new ProviderError(PROVIDER_INVALID_REQUEST, 'Nothing captured to refund', 'charge_not_captured');
       if (Number(intent.amount_refunded_minor) + input.amountMinor > Number(intent.amount_captured_minor)) {
