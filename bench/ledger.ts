@@ -28,6 +28,10 @@ const SECONDS = Number(process.env.BENCH_LEDGER_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_LEDGER_ROUNDS ?? 3);
 
 const url = (role: { user: string; password: string }, db: string) => `postgres://${role.user}:${role.password}@127.0.0.1:${LOCAL_STACK_PORTS.postgres}/${db}`;
+/** Scratch databases of this clone: two clones benchmarking on one stack never drop each other's. */
+const CLONE = createHash('sha256').update(process.cwd()).digest('hex').slice(0, 8);
+const FINFLOW_DB = `bench_finflow_${CLONE}`;
+const PGLEDGER_DB = `bench_pgledger_${CLONE}`;
 const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 /** The directory holding pgledger.sql and its vendored ULID functions, verified against the pinned checksum. */
@@ -70,8 +74,8 @@ interface System {
 
 async function setUpPgledger(accounts: number): Promise<System & { accountIds: string[] }> {
   const dir = pgledgerSource();
-  await freshDatabase('bench_pgledger');
-  const pool = new Pool({ connectionString: url(LOCAL_DB.owner, 'bench_pgledger'), max: CLIENTS });
+  await freshDatabase(PGLEDGER_DB);
+  const pool = new Pool({ connectionString: url(LOCAL_DB.owner, PGLEDGER_DB), max: CLIENTS });
   await pool.query(fs.readFileSync(path.join(dir, 'vendor/scoville-pgsql-ulid/uuid-to-ulid.sql'), 'utf8'));
   await pool.query(fs.readFileSync(path.join(dir, 'pgledger.sql'), 'utf8'));
   const accountIds: string[] = [];
@@ -92,9 +96,9 @@ async function setUpPgledger(accounts: number): Promise<System & { accountIds: s
 const TENANT = '0b0b0b0b-0000-4000-8000-000000000001';
 
 async function setUpFinflow(accounts: number): Promise<System & { accountIds: string[] }> {
-  await freshDatabase('bench_finflow');
-  await migrateUp(url(LOCAL_DB.owner, 'bench_finflow'));
-  const pool = new Pool({ connectionString: url(LOCAL_DB.app, 'bench_finflow'), max: CLIENTS });
+  await freshDatabase(FINFLOW_DB);
+  await migrateUp(url(LOCAL_DB.owner, FINFLOW_DB));
+  const pool = new Pool({ connectionString: url(LOCAL_DB.app, FINFLOW_DB), max: CLIENTS });
   const accountIds: string[] = [];
   const c = await pool.connect();
   try {
@@ -214,7 +218,7 @@ async function compare(label: string, accounts: number) {
 
 /** Trial balance (balances per account and currency, as reports compute them) at a given number of postings. */
 async function trialBalance(postings: number) {
-  const pool = new Pool({ connectionString: url(LOCAL_DB.app, 'bench_finflow'), max: 2 });
+  const pool = new Pool({ connectionString: url(LOCAL_DB.app, FINFLOW_DB), max: 2 });
   // Row-level security reads the tenant when a statement starts: scope first, then query, in one transaction.
   const inTenant = async <T extends import('pg').QueryResultRow>(sql: string): Promise<T[]> => {
     const c = await pool.connect();
