@@ -65,10 +65,10 @@ async function settleHoldIfAny(tx: PoolClient, paymentId: string, outcome: 'capt
 }
 
 export function createPaymentActivities({ db, provider, risk }: PaymentActivityDeps) {
-  async function emitOutcome(tx: PoolClient, paymentId: string, tenantId: string, type: 'payment.succeeded' | 'payment.failed', extra: Record<string, unknown>) {
+  async function emitOutcome(tx: PoolClient, paymentId: string, tenantId: string, type: 'payment.succeeded' | 'payment.failed' | 'payment.needs_attention', extra: Record<string, unknown>) {
     const p = await paymentRow(tx, paymentId);
     await appendToOutbox(tx, {
-      occurrence: ONCE, // a payment ends once: succeeded, or failed / canceled / expired
+      occurrence: ONCE, // a payment ends once: succeeded, or failed / canceled / expired, or needing attention
       type,
       tenantId,
       aggregateType: 'payment',
@@ -145,28 +145,28 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
       });
     },
 
-    async releaseAuthorization(input: { tenantId: string; paymentId: string; holdOutcome?: 'released' | 'expired' }): Promise<void> {
-      await providerStep(async () => {
+    /**
+     * Undoes whatever the provider holds for this payment, found by the payment id: an authorisation is cancelled, a
+     * charge refunded (all that is left of it). The saga's one provider-side compensation, also after an
+     * authorisation whose answer never reached it (the provider may have charged all the same).
+     */
+    async undoAtProvider(input: { tenantId: string; paymentId: string }): Promise<'nothing' | 'released' | 'refunded'> {
+      return providerStep(async () => {
         const intent = await provider.findIntent(input.paymentId);
         if (intent?.status === 'requires_capture') {
           await provider.cancel({ paymentId: input.paymentId, providerRef: intent.providerRef, idempotencyKey: `${input.paymentId}:cancel` });
+          return 'released';
         }
-      });
-      await withTenant(db, input.tenantId, (tx) => settleHoldIfAny(tx, input.paymentId, input.holdOutcome ?? 'released'));
-    },
-
-    async refundCharge(input: { tenantId: string; paymentId: string; providerRef: string; amountMinor: number }): Promise<void> {
-      await providerStep(async () => {
-        const intent = await provider.findIntent(input.paymentId);
-        const refundable = intent ? intent.amountCapturedMinor - intent.amountRefundedMinor : input.amountMinor;
-        if (refundable <= 0) return;
+        const refundable = intent?.status === 'succeeded' ? intent.amountCapturedMinor - intent.amountRefundedMinor : 0;
+        if (!intent || refundable <= 0) return 'nothing';
         await provider.refund({
           paymentId: input.paymentId,
-          providerRef: input.providerRef,
+          providerRef: intent.providerRef,
           refundId: deterministicUuid(input.paymentId, 'compensation-refund'),
           amountMinor: refundable,
           idempotencyKey: `${input.paymentId}:compensation-refund`,
         });
+        return 'refunded';
       });
     },
 
@@ -229,11 +229,26 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
       });
     },
 
+    /** Ends a payment cancelled (its authorisation released, or its charge refunded) or expired uncaptured. */
     async closePaymentWithoutCapture(input: { tenantId: string; paymentId: string; status: 'canceled' | 'expired' }): Promise<void> {
       await withTenant(db, input.tenantId, async (tx) => {
         await tx.query('UPDATE payments SET status = $2, updated_at = now() WHERE id = $1 AND status IN ($3, $4, $5)', [input.paymentId, input.status, 'pending', 'in_review', 'authorized']);
         await settleHoldIfAny(tx, input.paymentId, input.status === 'expired' ? 'expired' : 'released');
         await emitOutcome(tx, input.paymentId, input.tenantId, 'payment.failed', { status: input.status, failureCode: input.status === 'expired' ? 'authorization_expired' : 'canceled' });
+      });
+    },
+
+    /**
+     * A compensation did not complete (its retries ran out): money may still be held or charged at the provider, or an
+     * entry stand in the books. The payment waits for ops (GET /api/ops/payments/needs-attention), and says so once.
+     */
+    async flagPaymentForAttention(input: { tenantId: string; paymentId: string; failureCode: string; unresolved: string[] }): Promise<void> {
+      await withTenant(db, input.tenantId, async (tx) => {
+        await tx.query(
+          "UPDATE payments SET status = 'needs_attention', failure_code = $2, unresolved_compensations = $3, updated_at = now() WHERE id = $1 AND status <> 'succeeded'",
+          [input.paymentId, input.failureCode, input.unresolved],
+        );
+        await emitOutcome(tx, input.paymentId, input.tenantId, 'payment.needs_attention', { status: 'needs_attention', failureCode: input.failureCode, unresolved: input.unresolved });
       });
     },
   };

@@ -9,9 +9,10 @@ import type { Currency } from '../../core/money';
 import { withTenant } from '../../platform/db/pool';
 import { deterministicUuid } from '../../platform/ids';
 import { postJournalEntry } from '../../platform/ledger';
+import { REFUND_FAILURES } from '../../workflows/payments/refund.contract';
 import { ProviderError, type PaymentProvider } from './provider/port';
 
-export const REFUND_REJECTED = 'RefundRejected';
+export const REFUND_REJECTED = REFUND_FAILURES.rejected;
 
 export interface RefundRequest {
   refundId: string;

@@ -23,6 +23,7 @@ export const EVENT_TOPICS = {
   'payment.created': 'payment.events',
   'payment.succeeded': 'payment.events',
   'payment.failed': 'payment.events',
+  'payment.needs_attention': 'payment.events',
   'invoice.created': 'payment.events',
   'invoice.paid': 'payment.events',
   'transaction.processed': 'transaction.events',

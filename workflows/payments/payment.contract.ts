@@ -25,7 +25,18 @@ export interface PaymentInput {
   authorizationTtlSeconds: number;
 }
 
-export type PaymentStatus = 'screening' | 'in_review' | 'authorizing' | 'authorized' | 'capturing' | 'posting' | 'succeeded' | 'failed' | 'canceled' | 'expired';
+export type PaymentStatus =
+  | 'screening'
+  | 'in_review'
+  | 'authorizing'
+  | 'authorized'
+  | 'capturing'
+  | 'posting'
+  | 'succeeded'
+  | 'failed'
+  | 'canceled'
+  | 'expired'
+  | 'needs_attention';
 
 export interface PaymentState {
   status: PaymentStatus;
@@ -34,7 +45,10 @@ export interface PaymentState {
   capturedMinor: number;
 }
 
-/** Failure types of a payment that did not go through (ApplicationFailure.type). */
+/**
+ * Why a payment did not go through: the reason code of a `failed` result (and the payment's failure_code). These are
+ * outcomes, not defects: the saga completes with them. Its execution fails only on something it did not foresee.
+ */
 export const PAYMENT_FAILURES = {
   declined: 'PaymentDeclined',
   riskRejected: 'PaymentRiskRejected',
@@ -43,6 +57,29 @@ export const PAYMENT_FAILURES = {
   providerUnavailable: 'PaymentProviderUnavailable',
   ledgerFailed: 'PaymentLedgerFailed',
 } as const;
+export type PaymentFailureReason = (typeof PAYMENT_FAILURES)[keyof typeof PAYMENT_FAILURES];
+
+/** The failure code of a payment cancelled from Temporal (Web UI, CLI: a workflow cancellation). */
+export const PAYMENT_CANCELED = 'canceled';
+
+/** What went wrong, for ops and tests: the reason, and the provider's or ledger's refusal behind it, if any. */
+export interface PaymentFailure {
+  reason: PaymentFailureReason;
+  message: string;
+  cause?: { activityType: string; type?: string; message: string; retryState?: string };
+}
+
+/**
+ * How a payment ended. `needs_attention`: a compensation did not complete (its retries ran out), so money may still
+ * be held or charged at the provider, or an entry left in the books; ops must finish `unresolved` by hand.
+ */
+export interface PaymentResult {
+  paymentId: string;
+  status: 'succeeded' | 'failed' | 'canceled' | 'expired' | 'needs_attention';
+  ledgerEntryId?: string;
+  failure?: PaymentFailure;
+  unresolved?: string[];
+}
 
 export interface ReviewDecision {
   decision: 'approve' | 'reject';

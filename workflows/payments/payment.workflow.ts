@@ -5,13 +5,23 @@
  *   before the authorisation expires) -> post the ledger entry -> complete (status + payment.succeeded)
  *
  * Each forward step registers its compensation as soon as it succeeds; when a later step fails they run in
- * reverse (refund or release at the provider, reverse the entry), the payment is marked failed with
- * payment.failed, and the original error is rethrown. Every activity is idempotent by the payment id and step.
+ * reverse (release or refund at the provider, reverse the entry), the payment is marked failed with
+ * payment.failed, and the saga completes with a `failed` result and its reason: a decline is an outcome, not a
+ * defect. The execution fails only on something it did not foresee, after the same compensations.
+ *
+ * Cancelled from Temporal (Web UI, CLI): the step under way finishes (the saga must know what it did), the
+ * compensations and the final bookkeeping run shielded from the cancellation, and the execution ends Canceled with
+ * the payment `canceled`. A compensation whose retries run out leaves the payment `needs_attention` for ops.
+ * Once the provider holds the money, outages are retried for as long as they last: only a business refusal ends
+ * the saga. Every activity is idempotent by the payment id and step.
  */
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
   condition,
+  isCancellation,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -25,31 +35,51 @@ import { isFailureOfType, type Compensation, runCompensations } from '../saga';
 import {
   cancelPayment,
   capturePayment,
+  PAYMENT_CANCELED,
   PAYMENT_FAILURES,
   paymentState,
   reviewPayment,
+  type PaymentFailure,
   type PaymentInput,
+  type PaymentResult,
   type PaymentState,
   type PaymentStatus,
   type ReviewDecision,
 } from './payment.contract';
 
+export type { PaymentResult } from './payment.contract';
+
 const BUSINESS_FAILURES = ['ProviderDeclined', 'ProviderInvalidRequest', 'LedgerRejected'];
 /** Steps that write the books: their failure is the ledger's, not the provider's. */
 const LEDGER_STEPS = ['recordAuthorization', 'postPaymentEntry', 'completePayment'];
 
+/** Before the provider holds any money: an outage that outlasts these retries fails the payment, at no cost. */
+const beforeMoney = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '500 ms', maximumInterval: '20 seconds', maximumAttempts: 10, nonRetryableErrorTypes: BUSINESS_FAILURES },
+});
 const providerCall = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6, nonRetryableErrorTypes: BUSINESS_FAILURES },
 });
-const bookkeeping = proxyActivities<PaymentActivities>({
-  startToCloseTimeout: '15 seconds',
-  retry: { initialInterval: '500 ms', maximumInterval: '20 seconds', maximumAttempts: 10, nonRetryableErrorTypes: BUSINESS_FAILURES },
+/**
+ * Once the provider holds or has taken the money, only a business refusal (decline, the ledger's refusal) may end
+ * the saga: an outage of the database, the provider or anything else is retried for as long as it lasts, at most
+ * a minute apart (no maximumAttempts).
+ */
+const moneyHeld = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: BUSINESS_FAILURES },
 });
-/** Compensations must end up done: they retry far longer than forward steps. */
+/** Compensations retry far longer than forward steps; one whose retries run out leaves the payment needing attention. */
 const compensating = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '2 minutes', maximumAttempts: 50 },
+});
+/** The payment's final status and event: the database only, written however long an outage lasts. */
+const finalBooks = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 const NEXT_STEP: Record<PaymentStatus, string> = {
@@ -61,15 +91,11 @@ const NEXT_STEP: Record<PaymentStatus, string> = {
   posting: 'posting the ledger entry',
   succeeded: 'none: the payment is complete',
   failed: 'none: compensations have run',
-  canceled: 'none: the authorisation was released',
+  canceled: 'none: the authorisation was released or the charge refunded',
   expired: 'none: the authorisation expired and was released',
+  needs_attention: 'ops: a compensation did not complete (see the payment.needs_attention event)',
 };
-
-export interface PaymentResult {
-  paymentId: string;
-  status: 'succeeded' | 'canceled' | 'expired';
-  ledgerEntryId?: string;
-}
+const ENDED: PaymentStatus[] = ['succeeded', 'failed', 'canceled', 'expired', 'needs_attention'];
 
 export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
   const { paymentId, tenantId } = input;
@@ -125,87 +151,134 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
     cancelPayment,
     async () => {
       cancelRequested = true;
-      await condition(() => state.status === 'canceled' || state.status === 'failed' || state.status === 'succeeded');
+      await condition(() => ENDED.includes(state.status));
       return state;
     },
     { validator: () => assertStatus(state, ['authorized', 'in_review'], 'cancelled') },
   );
 
   const compensations: Compensation[] = [];
+  /**
+   * A forward step runs to its end even when the workflow is cancelled meanwhile (abandoned, it could still move
+   * money or write the books behind the saga's back); its compensation is registered, then a pending cancellation
+   * goes through.
+   */
+  async function step<T>(run: () => Promise<T>, compensation?: (result: T) => Compensation): Promise<T> {
+    const result = await CancellationScope.nonCancellable(run);
+    if (compensation) compensations.push(compensation(result));
+    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the payment workflow was cancelled');
+    return result;
+  }
+  // Found by the payment id: an authorisation is cancelled, a charge refunded, whatever step the saga stopped at.
+  const undoAtProvider: Compensation = { name: 'release or refund at the provider', run: () => compensating.undoAtProvider({ tenantId, paymentId }) };
+
   try {
     // 1. Risk and AML screening.
-    const screening = await bookkeeping.screenPayment(input);
+    const screening = await step(() => beforeMoney.screenPayment(input));
     if (screening.decision === 'reject') {
       throw ApplicationFailure.nonRetryable(`risk screening rejected the payment: ${screening.reasons.join(', ')}`, PAYMENT_FAILURES.riskRejected);
     }
     if (screening.decision === 'review') {
       setStatus('in_review');
-      await bookkeeping.markPaymentStatus({ tenantId, paymentId, status: 'in_review' });
+      await step(() => beforeMoney.markPaymentStatus({ tenantId, paymentId, status: 'in_review' }));
       const decided = await condition(() => review !== undefined || cancelRequested, input.reviewTimeoutSeconds * 1000);
       if (cancelRequested) return await finishWithout('canceled');
       if (!decided) throw ApplicationFailure.nonRetryable('no review decision before the deadline', PAYMENT_FAILURES.reviewTimedOut);
       if (review!.decision === 'reject') throw ApplicationFailure.nonRetryable('rejected in review', PAYMENT_FAILURES.reviewRejected);
     }
 
-    // 2. Authorise at the provider.
+    // 2. Authorise at the provider (an automatic-capture intent takes the money at once).
     setStatus('authorizing');
-    const authorized = await providerCall.authorizePayment(input);
+    const authorized = await step(
+      () =>
+        providerCall.authorizePayment(input).catch((err: unknown) => {
+          // Unless the provider said no, it may have authorised or charged without the answer reaching us.
+          if (!isBusinessRefusal(err)) compensations.push(undoAtProvider);
+          throw err;
+        }),
+      () => undoAtProvider,
+    );
     state.providerRef = authorized.providerRef;
-    // An automatic-capture intent has taken the money already: undoing it is a refund, not a release.
-    const releaseAuthorization: Compensation =
-      authorized.status === 'succeeded'
-        ? { name: 'refund the charge', run: () => compensating.refundCharge({ tenantId, paymentId, providerRef: authorized.providerRef, amountMinor: authorized.amountCapturedMinor }) }
-        : { name: 'release authorisation', run: () => compensating.releaseAuthorization({ tenantId, paymentId }) };
-    compensations.push(releaseAuthorization);
     const awaitingCapture = input.captureMethod === 'manual' && authorized.status === 'requires_capture';
     // Accept capture before anyone can read "authorized" from the database.
     if (awaitingCapture) setStatus('authorized');
-    await bookkeeping.recordAuthorization({ tenantId, paymentId, providerRef: authorized.providerRef, authorizationTtlSeconds: input.authorizationTtlSeconds });
+    await step(() => moneyHeld.recordAuthorization({ tenantId, paymentId, providerRef: authorized.providerRef, authorizationTtlSeconds: input.authorizationTtlSeconds }));
 
     // 3. Capture: at once, or when the client asks before the authorisation expires.
     if (awaitingCapture) {
       const asked = await condition(() => captureRequested || cancelRequested, input.authorizationTtlSeconds * 1000);
-      if (!asked || cancelRequested) {
-        await compensating.releaseAuthorization({ tenantId, paymentId, holdOutcome: asked ? 'released' : 'expired' });
-        return await finishWithout(asked ? 'canceled' : 'expired');
-      }
+      if (!asked || cancelRequested) return await finishWithout(asked ? 'canceled' : 'expired');
     }
     setStatus('capturing');
-    const captured = await providerCall.captureCharge({ tenantId, paymentId, providerRef: authorized.providerRef });
+    const captured = await step(() => moneyHeld.captureCharge({ tenantId, paymentId, providerRef: authorized.providerRef }));
     state.capturedMinor = captured.amountCapturedMinor;
-    compensations.splice(compensations.indexOf(releaseAuthorization), 1, {
-      name: 'refund the charge',
-      run: () => compensating.refundCharge({ tenantId, paymentId, providerRef: authorized.providerRef, amountMinor: captured.amountCapturedMinor }),
-    });
 
     // 4. Post the ledger entry: the saga is the ledger's only writer for payments.
     setStatus('posting');
     // Dates for the books are the workflow's (replayed, so identical on every retry of the step).
     const effectiveAt = new Date().toISOString();
-    const entryId = await bookkeeping.postPaymentEntry({ tenantId, paymentId, workflowId, amountMinor: captured.amountCapturedMinor, currency: input.currency, effectiveAt, invoiceRef: input.invoiceRef });
-    compensations.push({
-      name: 'reverse the ledger entry',
-      run: () => compensating.reversePaymentEntry({ tenantId, paymentId, workflowId, entryId, effectiveAt: new Date().toISOString() }),
-    });
+    const entryId = await step(
+      () => moneyHeld.postPaymentEntry({ tenantId, paymentId, workflowId, amountMinor: captured.amountCapturedMinor, currency: input.currency, effectiveAt, invoiceRef: input.invoiceRef }),
+      (entryId) => ({
+        name: 'reverse the ledger entry',
+        run: () => compensating.reversePaymentEntry({ tenantId, paymentId, workflowId, entryId, effectiveAt: new Date().toISOString() }),
+      }),
+    );
 
-    // 5. Complete: status, hold captured and payment.succeeded, in one transaction.
-    await bookkeeping.completePayment({ tenantId, paymentId, entryId, amountCapturedMinor: captured.amountCapturedMinor });
+    // 5. Complete: status, hold captured and payment.succeeded, in one transaction. Done is done: a cancellation
+    // arriving meanwhile no longer undoes the payment (a refund does).
+    await CancellationScope.nonCancellable(() => moneyHeld.completePayment({ tenantId, paymentId, entryId, amountCapturedMinor: captured.amountCapturedMinor }));
     setStatus('succeeded');
     return { paymentId, status: 'succeeded', ledgerEntryId: entryId };
   } catch (err) {
-    const failure = classifyFailure(err);
-    await runCompensations(compensations);
-    state.failureCode = failure.code;
-    setStatus('failed');
-    await compensating.failPayment({ tenantId, paymentId, failureCode: failure.code });
-    log.warn('payment failed', { paymentId, failureCode: failure.code });
-    throw failure.error;
+    return await CancellationScope.nonCancellable(() => unwind(err));
   }
 
-  async function finishWithout(status: 'canceled' | 'expired'): Promise<PaymentResult> {
-    await compensating.closePaymentWithoutCapture({ tenantId, paymentId, status });
+  async function unwind(err: unknown): Promise<PaymentResult> {
+    const unresolved = await runCompensations(compensations);
+    if (isCancellation(err)) {
+      if (unresolved.length) await needsAttention(PAYMENT_CANCELED, unresolved);
+      else await close('canceled');
+      log.info('payment cancelled', { paymentId, status: state.status });
+      throw err; // the execution ends Canceled, as asked
+    }
+    const failure = classifyFailure(err);
+    const failureCode = failure?.reason ?? 'PaymentFailed';
+    if (unresolved.length) {
+      const result = await needsAttention(failureCode, unresolved, failure);
+      if (!failure) throw err;
+      return result;
+    }
+    state.failureCode = failureCode;
+    setStatus('failed');
+    await finalBooks.failPayment({ tenantId, paymentId, failureCode });
+    // Not foreseen: a defect, so the execution fails (the money has been made right first).
+    if (!failure) throw err;
+    log.info('payment failed', { paymentId, failureCode });
+    return { paymentId, status: 'failed', failure };
+  }
+
+  /** Cancelled on request or expired uncaptured: the authorisation is released, nothing was charged. */
+  function finishWithout(status: 'canceled' | 'expired'): Promise<PaymentResult> {
+    return CancellationScope.nonCancellable(async () => {
+      const unresolved = await runCompensations(compensations);
+      if (unresolved.length) return needsAttention(status === 'expired' ? 'authorization_expired' : PAYMENT_CANCELED, unresolved);
+      await close(status);
+      return { paymentId, status };
+    });
+  }
+
+  async function close(status: 'canceled' | 'expired') {
+    await finalBooks.closePaymentWithoutCapture({ tenantId, paymentId, status });
     setStatus(status);
-    return { paymentId, status };
+  }
+
+  async function needsAttention(failureCode: string, unresolved: string[], failure?: PaymentFailure): Promise<PaymentResult> {
+    state.failureCode = failureCode;
+    setStatus('needs_attention');
+    await finalBooks.flagPaymentForAttention({ tenantId, paymentId, failureCode, unresolved });
+    log.error('payment needs attention: compensations did not complete', { paymentId, failureCode, unresolved });
+    return { paymentId, status: 'needs_attention', unresolved, ...(failure ? { failure } : {}) };
   }
 }
 
@@ -213,15 +286,18 @@ function assertStatus(state: PaymentState, allowed: PaymentStatus[], verb: strin
   if (!allowed.includes(state.status)) throw new Error(`the payment is ${state.status}; it cannot be ${verb} now`);
 }
 
-/** Maps what went wrong to the payment's failure type; the original failure stays attached as the cause. */
-function classifyFailure(err: unknown): { code: string; error: unknown } {
-  if (err instanceof ApplicationFailure && Object.values(PAYMENT_FAILURES).includes(err.type as never)) return { code: err.type!, error: err };
-  if (err instanceof ActivityFailure) {
-    const wrap = (type: string, message: string) => ({ code: type, error: ApplicationFailure.create({ type, message, nonRetryable: true, cause: err }) });
-    if (isFailureOfType(err, 'ProviderDeclined')) return wrap(PAYMENT_FAILURES.declined, 'the card was declined');
-    if (isFailureOfType(err, 'ProviderInvalidRequest')) return wrap(PAYMENT_FAILURES.declined, 'the provider refused the payment');
-    if (LEDGER_STEPS.includes(err.activityType)) return wrap(PAYMENT_FAILURES.ledgerFailed, 'the ledger could not record the payment');
-    return wrap(PAYMENT_FAILURES.providerUnavailable, 'the payment provider did not answer in time');
-  }
-  return { code: 'PaymentFailed', error: err };
+function isBusinessRefusal(err: unknown): boolean {
+  return err instanceof ActivityFailure && BUSINESS_FAILURES.some((type) => isFailureOfType(err, type));
+}
+
+/** Why the payment did not go through, with the provider's or ledger's failure behind it; undefined if not foreseen. */
+function classifyFailure(err: unknown): PaymentFailure | undefined {
+  if (err instanceof ApplicationFailure && Object.values(PAYMENT_FAILURES).includes(err.type as never)) return { reason: err.type as PaymentFailure['reason'], message: err.message };
+  if (!(err instanceof ActivityFailure)) return undefined;
+  const inner = err.cause;
+  const cause = { activityType: err.activityType, type: inner instanceof ApplicationFailure ? (inner.type ?? undefined) : inner?.name, message: inner?.message ?? err.message, retryState: err.retryState };
+  if (isFailureOfType(err, 'ProviderDeclined')) return { reason: PAYMENT_FAILURES.declined, message: 'the card was declined', cause };
+  if (isFailureOfType(err, 'ProviderInvalidRequest')) return { reason: PAYMENT_FAILURES.declined, message: 'the provider refused the payment', cause };
+  if (LEDGER_STEPS.includes(err.activityType)) return { reason: PAYMENT_FAILURES.ledgerFailed, message: 'the ledger could not record the payment', cause };
+  return { reason: PAYMENT_FAILURES.providerUnavailable, message: 'the payment provider did not answer in time', cause };
 }

@@ -8,9 +8,12 @@ type Method = 'findIntent' | 'authorize' | 'capture' | 'cancel' | 'refund';
 
 export interface Fault {
   method: Method;
-  kind: 'decline' | 'unavailable';
+  /** `lost`: the provider does what was asked, but its answer never arrives (the caller sees an outage). */
+  kind: 'decline' | 'unavailable' | 'lost';
   /** How many calls fail before the provider answers again (Infinity: it never does). */
   times: number;
+  /** How many calls go through before the fault starts (default none). */
+  after?: number;
 }
 
 export class FaultInjectingProvider implements PaymentProvider {
@@ -35,8 +38,16 @@ export class FaultInjectingProvider implements PaymentProvider {
     counts[method] += 1;
     this.calls.set(paymentId, counts);
     const fault = this.faults.get(paymentId)?.find((f) => f.method === method && f.times > 0);
+    if (fault?.after) {
+      fault.after -= 1;
+      return run();
+    }
     if (fault) {
       fault.times -= 1;
+      if (fault.kind === 'lost') {
+        await run();
+        throw new ProviderError(PROVIDER_UNAVAILABLE, 'The provider answered, but the answer was lost (injected)');
+      }
       throw fault.kind === 'decline'
         ? new ProviderError(PROVIDER_DECLINED, 'The card was declined (injected)', 'generic_decline')
         : new ProviderError(PROVIDER_UNAVAILABLE, 'The provider is unavailable (injected)');

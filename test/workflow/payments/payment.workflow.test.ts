@@ -3,17 +3,16 @@
  * stripe-mock sandbox provider (through the Stripe SDK) and the fault-injecting wrapper around it.
  */
 import { randomUUID } from 'node:crypto';
-import { ActivityFailure, ApplicationFailure, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { RetryState } from '@temporalio/common';
+import { ApplicationFailure, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createPaymentActivities, createRefundActivities, FaultInjectingProvider, REFUND_REJECTED, StripeMockSandboxProvider, stripeClient, type PaymentActivities } from '../../../activities/payments';
+import { createPaymentActivities, createRefundActivities, FaultInjectingProvider, StripeMockSandboxProvider, stripeClient, type PaymentActivities } from '../../../activities/payments';
 import { createPool, withTenant, type Pool } from '../../../platform/db/pool';
 import { accountBalance, availableBalance, ensurePeriods, setPeriodStatus } from '../../../platform/ledger';
 import { createDataConverter } from '../../../platform/temporal/client';
 import { PaymentSaga, RefundWorkflow } from '../../../workflows/payments';
 import type { RefundActivities } from '../../../activities/payments';
-import { refundWorkflowId } from '../../../workflows/payments/refund.workflow';
+import { REFUND_FAILURES, refundWorkflowId } from '../../../workflows/payments/refund.contract';
 import {
   cancelPayment,
   capturePayment,
@@ -22,6 +21,7 @@ import {
   paymentWorkflowId,
   reviewPayment,
   type PaymentInput,
+  type PaymentResult,
   type PaymentStatus,
   type ReviewDecision,
 } from '../../../workflows/payments/payment.contract';
@@ -94,7 +94,12 @@ async function untilStatus(handle: WorkflowHandle, status: PaymentStatus) {
   await eventually(`the payment to be ${status}`, async () => (await handle.query(paymentState)).status === status, 60_000);
 }
 
-const failureOf = (p: Promise<unknown>) => p.then(() => { throw new Error('expected the payment to fail'); }, (e: unknown) => e as WorkflowFailedError);
+/** The saga's result and how its execution ended (COMPLETED, FAILED...), as the Web UI shows it. */
+async function settle(handle: WorkflowHandle<typeof PaymentSaga>): Promise<{ result: PaymentResult; execution: string | undefined }> {
+  const result = await handle.result();
+  return { result, execution: (await handle.describe()).status.name };
+}
+const run = (input: PaymentInput, q: string) => start(input, q).then(settle);
 const row = (paymentId: string, tenant = tenantId) =>
   withTenant(db, tenant, async (tx) => (await tx.query('SELECT status, failure_code, ledger_entry_id FROM payments WHERE id = $1', [paymentId])).rows[0]);
 const events = (paymentId: string, tenant = tenantId) =>
@@ -105,15 +110,11 @@ const entriesFor = (paymentId: string, tenant = tenantId) =>
 const holdFor = (paymentId: string, tenant = tenantId) =>
   withTenant(db, tenant, async (tx) => (await tx.query('SELECT status FROM ledger_holds WHERE source_id = $1', [paymentId])).rows);
 
-function expectFailure(err: WorkflowFailedError, type: string, causeType?: string) {
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  expect(err.cause).toBeInstanceOf(ApplicationFailure);
-  expect((err.cause as ApplicationFailure).type).toBe(type);
-  if (causeType) {
-    const activityFailure = err.cause!.cause;
-    expect(activityFailure).toBeInstanceOf(ActivityFailure);
-    expect(((activityFailure as ActivityFailure).cause as ApplicationFailure).type).toBe(causeType);
-  }
+/** A payment that did not go through is an outcome: the execution completes, with `failed`, the reason and its cause. */
+function expectFailed(outcome: { result: PaymentResult; execution: string | undefined }, reason: string, causeType?: string) {
+  expect(outcome.execution).toBe('COMPLETED');
+  expect(outcome.result).toMatchObject({ status: 'failed', failure: { reason } });
+  if (causeType) expect(outcome.result.failure!.cause).toMatchObject({ type: causeType });
 }
 
 describe('PaymentSaga', () => {
@@ -131,11 +132,12 @@ describe('PaymentSaga', () => {
   });
 
   describe('when the card is declined', () => {
-    it('fails with PaymentDeclined caused by ProviderDeclined, posts nothing, emits payment.failed', async () => {
+    it('completes with a failed result (PaymentDeclined caused by ProviderDeclined), posts nothing, emits payment.failed', async () => {
       const input = paymentInput({ paymentMethod: 'pm_card_chargeDeclined' });
       const before = await clearing();
-      const err = await withWorker((q) => failureOf(start(input, q).then((h) => h.result())));
-      expectFailure(err, PAYMENT_FAILURES.declined, 'ProviderDeclined');
+      const outcome = await withWorker((q) => run(input, q));
+      expectFailed(outcome, PAYMENT_FAILURES.declined, 'ProviderDeclined');
+      expect(outcome.result.failure!.cause).toMatchObject({ activityType: 'authorizePayment', retryState: 'NON_RETRYABLE_FAILURE' });
       expect(await row(input.paymentId)).toMatchObject({ status: 'failed', failure_code: PAYMENT_FAILURES.declined, ledger_entry_id: null });
       expect(await entriesFor(input.paymentId)).toEqual([]);
       expect(await clearing()).toBe(before);
@@ -155,14 +157,31 @@ describe('PaymentSaga', () => {
   });
 
   describe('when the provider stays out past the retry budget', () => {
-    it('fails with PaymentProviderUnavailable, having charged nothing', async () => {
+    it('completes failed with PaymentProviderUnavailable, having charged nothing', async () => {
       const input = paymentInput();
       provider.inject(input.paymentId, { method: 'authorize', kind: 'unavailable', times: Infinity });
-      const err = await withWorker((q) => failureOf(start(input, q).then((h) => h.result())));
-      expectFailure(err, PAYMENT_FAILURES.providerUnavailable, 'ProviderUnavailable');
+      const outcome = await withWorker((q) => run(input, q));
+      expectFailed(outcome, PAYMENT_FAILURES.providerUnavailable, 'ProviderUnavailable');
+      expect(outcome.result.failure!.cause).toMatchObject({ retryState: 'MAXIMUM_ATTEMPTS_REACHED' });
       expect(provider.callsFor(input.paymentId).authorize).toBe(6);
       expect(await provider.findIntent(input.paymentId)).toBeUndefined();
       expect(await row(input.paymentId)).toMatchObject({ status: 'failed' });
+    });
+
+    it('refunds a charge whose answer was lost, though the payment fails', async () => {
+      const input = paymentInput();
+      // The first attempt charges the card, but the answer never arrives; the provider is then out for the rest of
+      // the retry budget (each later attempt starts by looking the intent up, and fails there).
+      provider.inject(input.paymentId, { method: 'authorize', kind: 'lost', times: 1 });
+      provider.inject(input.paymentId, { method: 'findIntent', kind: 'unavailable', after: 1, times: 5 });
+      const before = await clearing();
+      expectFailed(await withWorker((q) => run(input, q)), PAYMENT_FAILURES.providerUnavailable, 'ProviderUnavailable');
+      expect(provider.callsFor(input.paymentId).authorize).toBe(1);
+      // The charge the saga never heard of is found and refunded; nothing reaches the books.
+      expect(await provider.findIntent(input.paymentId)).toMatchObject({ status: 'succeeded', amountCapturedMinor: 2500, amountRefundedMinor: 2500 });
+      expect(await row(input.paymentId)).toMatchObject({ status: 'failed', failure_code: PAYMENT_FAILURES.providerUnavailable });
+      expect(await entriesFor(input.paymentId)).toEqual([]);
+      expect(await clearing()).toBe(before);
     });
   });
 
@@ -171,12 +190,12 @@ describe('PaymentSaga', () => {
       // A tenant without a chart of accounts: the hold on provider_clearing cannot be placed, after the charge.
       const tenant = await createTenant(db);
       const input = paymentInput({ tenantId: tenant });
-      const err = await withWorker((q) => failureOf(start(input, q).then((h) => h.result())));
+      const outcome = await withWorker((q) => run(input, q));
       // The money first: the customer was charged, so the failed payment must refund it.
       expect(await provider.findIntent(input.paymentId)).toMatchObject({ amountCapturedMinor: 2500, amountRefundedMinor: 2500 });
       expect(provider.callsFor(input.paymentId)).toMatchObject({ authorize: 1, refund: 1 });
-      expectFailure(err, PAYMENT_FAILURES.ledgerFailed, 'LedgerRejected');
-      expect(err.cause!.cause).toMatchObject({ activityType: 'recordAuthorization', retryState: RetryState.NON_RETRYABLE_FAILURE });
+      expectFailed(outcome, PAYMENT_FAILURES.ledgerFailed, 'LedgerRejected');
+      expect(outcome.result.failure!.cause).toMatchObject({ activityType: 'recordAuthorization', retryState: 'NON_RETRYABLE_FAILURE' });
       expect(await row(input.paymentId, tenant)).toMatchObject({ status: 'failed', failure_code: PAYMENT_FAILURES.ledgerFailed });
       expect(await events(input.paymentId, tenant)).toEqual(['payment.failed']);
     });
@@ -193,12 +212,10 @@ describe('PaymentSaga', () => {
     /** Runs a payment for `tenant` through the real ledger activity, which must refuse it; then checks the compensation. */
     async function expectRefusedByLedger(tenant: string, refusal: RegExp) {
       const input = paymentInput({ tenantId: tenant });
-      const err = await withWorker((q) => failureOf(start(input, q).then((h) => h.result())));
-      expectFailure(err, PAYMENT_FAILURES.ledgerFailed, 'LedgerRejected');
-      const activityFailure = err.cause!.cause as ActivityFailure;
+      const outcome = await withWorker((q) => run(input, q));
+      expectFailed(outcome, PAYMENT_FAILURES.ledgerFailed, 'LedgerRejected');
       // The refusal is a business outcome: posting is not retried.
-      expect(activityFailure).toMatchObject({ activityType: 'postPaymentEntry', retryState: RetryState.NON_RETRYABLE_FAILURE });
-      expect(activityFailure.cause!.message).toMatch(refusal);
+      expect(outcome.result.failure!.cause).toMatchObject({ activityType: 'postPaymentEntry', retryState: 'NON_RETRYABLE_FAILURE', message: expect.stringMatching(refusal) });
       // Compensated: the charge refunded once, the hold released, nothing on the books.
       expect(await provider.findIntent(input.paymentId)).toMatchObject({ amountCapturedMinor: 2500, amountRefundedMinor: 2500 });
       expect(provider.callsFor(input.paymentId)).toMatchObject({ authorize: 1, refund: 1 });
@@ -243,12 +260,12 @@ describe('PaymentSaga', () => {
     it('reverses the posted entry and refunds when completing fails after the posting (injected)', async () => {
       const input = paymentInput();
       const before = await clearing();
-      const err = await withWorker((q) => failureOf(start(input, q).then((h) => h.result())), {
+      const outcome = await withWorker((q) => run(input, q), {
         completePayment: async () => {
-          throw ApplicationFailure.nonRetryable('cannot complete', 'LedgerRejected');
+          throw ApplicationFailure.nonRetryable('cannot complete (injected)', 'LedgerRejected');
         },
       });
-      expectFailure(err, PAYMENT_FAILURES.ledgerFailed, 'LedgerRejected');
+      expectFailed(outcome, PAYMENT_FAILURES.ledgerFailed, 'LedgerRejected');
       const entries = await entriesFor(input.paymentId);
       expect(entries).toHaveLength(2);
       expect(entries.filter((e) => e.reverses)).toHaveLength(1);
@@ -270,27 +287,29 @@ describe('PaymentSaga', () => {
       expect(result.status).toBe('succeeded');
     });
 
-    it('fails with PaymentReviewRejected when ops reject it', async () => {
+    it('completes failed with PaymentReviewRejected when ops reject it', async () => {
       const input = paymentInput({ amountMinor: REVIEW_AT });
-      const err = await withWorker(async (q) => {
+      const outcome = await withWorker(async (q) => {
         const handle = await start(input, q);
         await untilStatus(handle, 'in_review');
         await handle.executeUpdate(reviewPayment, { args: [{ decision: 'reject', reviewerId: 'ops-1' }] });
-        return failureOf(handle.result());
+        return settle(handle);
       });
-      expectFailure(err, PAYMENT_FAILURES.reviewRejected);
+      expectFailed(outcome, PAYMENT_FAILURES.reviewRejected);
+      expect(await row(input.paymentId)).toMatchObject({ status: 'failed', failure_code: PAYMENT_FAILURES.reviewRejected });
+      expect(await events(input.paymentId)).toEqual(['payment.failed']);
       expect(provider.callsFor(input.paymentId).authorize).toBe(0);
     });
 
-    it('declines it when nobody decides in time', async () => {
+    it('completes failed with PaymentReviewTimedOut when nobody decides in time', async () => {
       const input = paymentInput({ amountMinor: REVIEW_AT, reviewTimeoutSeconds: 3600 });
-      const err = await withWorker(async (q) => {
+      const outcome = await withWorker(async (q) => {
         const handle = await start(input, q);
         await untilStatus(handle, 'in_review');
         await env.sleep('2 hours');
-        return failureOf(handle.result());
+        return settle(handle);
       });
-      expectFailure(err, PAYMENT_FAILURES.reviewTimedOut);
+      expectFailed(outcome, PAYMENT_FAILURES.reviewTimedOut);
     });
 
     it('refuses a review while the payment waits for capture, and the payment goes on unchanged', async () => {
@@ -323,9 +342,10 @@ describe('PaymentSaga', () => {
       expect(provider.callsFor(input.paymentId).authorize).toBe(1);
     });
 
-    it('rejects a payment from a denied customer without review', async () => {
-      const err = await withWorker((q) => failureOf(start(paymentInput({ customerId: 'cus_denied' }), q).then((h) => h.result())));
-      expectFailure(err, PAYMENT_FAILURES.riskRejected);
+    it('rejects a payment from a denied customer without review (completed, failed with PaymentRiskRejected)', async () => {
+      const input = paymentInput({ customerId: 'cus_denied' });
+      expectFailed(await withWorker((q) => run(input, q)), PAYMENT_FAILURES.riskRejected);
+      expect(provider.callsFor(input.paymentId).authorize).toBe(0);
     });
   });
 
@@ -427,15 +447,14 @@ describe('PaymentSaga', () => {
       expect(await clearing()).toBe(before);
     });
 
-    it('refuses a refund beyond what was captured, touching nothing', async () => {
+    it('refuses a refund beyond what was captured with a rejected result, touching nothing', async () => {
       const input = paymentInput({ amountMinor: 1000 });
-      const err = await withWorker(async (q) => {
+      const result = await withWorker(async (q) => {
         await (await start(input, q)).result();
         await refund(q, input.paymentId, 600);
-        return failureOf(refund(q, input.paymentId, 401));
+        return refund(q, input.paymentId, 401);
       });
-      expect(err).toBeInstanceOf(WorkflowFailedError);
-      expect(((err.cause as ActivityFailure).cause as ApplicationFailure).type).toBe(REFUND_REJECTED);
+      expect(result).toMatchObject({ status: 'rejected', failure: { reason: REFUND_FAILURES.rejected } });
       expect(await refunded(input.paymentId)).toBe(600);
       expect(provider.callsFor(input.paymentId).refund).toBe(1);
     });
@@ -444,9 +463,9 @@ describe('PaymentSaga', () => {
       const input = paymentInput({ amountMinor: 1000 });
       const outcomes = await withWorker(async (q) => {
         await (await start(input, q)).result();
-        return Promise.allSettled([refund(q, input.paymentId, 600), refund(q, input.paymentId, 600)]);
+        return Promise.all([refund(q, input.paymentId, 600), refund(q, input.paymentId, 600)]);
       });
-      expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect(outcomes.map((o) => o.status).sort()).toEqual(['rejected', 'succeeded']);
       expect(await refunded(input.paymentId)).toBe(600);
       expect(await provider.findIntent(input.paymentId)).toMatchObject({ amountRefundedMinor: 600 });
     });
@@ -454,11 +473,11 @@ describe('PaymentSaga', () => {
     it('releases the reservation when the provider never takes the refund', async () => {
       const input = paymentInput({ amountMinor: 1000 });
       provider.inject(input.paymentId, { method: 'refund', kind: 'unavailable', times: Infinity });
-      const err = await withWorker(async (q) => {
+      const result = await withWorker(async (q) => {
         await (await start(input, q)).result();
-        return failureOf(refund(q, input.paymentId, 400));
+        return refund(q, input.paymentId, 400);
       });
-      expect((err.cause as ApplicationFailure).type).toBe('RefundFailed');
+      expect(result).toMatchObject({ status: 'failed', failure: { reason: REFUND_FAILURES.providerFailed } });
       expect(await refunded(input.paymentId)).toBe(0);
     });
   });
