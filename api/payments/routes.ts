@@ -25,7 +25,7 @@ export const createPaymentBody = z
 
 const payment = z.object({
   id: z.string().uuid(),
-  status: z.enum(['pending', 'in_review', 'authorized', 'succeeded', 'failed', 'canceled', 'expired']),
+  status: z.enum(['pending', 'in_review', 'authorized', 'succeeded', 'failed', 'canceled', 'expired', 'needs_attention']),
   amountMinor: z.number().int(),
   currency: z.string(),
   customerId: z.string(),
@@ -39,6 +39,7 @@ const payment = z.object({
   updatedAt: z.string(),
 });
 const idParams = z.object({ id: z.string().uuid() }).strict();
+const pageQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().max(500).optional() }).strict();
 const keyHeader = z.object({ 'idempotency-key': idempotencyKey });
 const example = { amountMinor: 1099, currency: 'EUR', customerId: 'cus_42', paymentMethod: 'pm_card_visa', captureMethod: 'automatic' };
 
@@ -82,6 +83,23 @@ export function paymentRoutes(payments: PaymentsService): AnyRoute[] {
       responses: { 200: { description: 'A page of payments', schema: z.object({ data: z.array(payment), nextCursor: z.string().nullable() }) } },
       async handler(ctx, { query, principal }) {
         ctx.body = await payments.list(principal!, query);
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/ops/payments/needs-attention',
+      summary: 'ops: payments whose compensation did not complete (money may still be held or charged), with what is left undone',
+      tag: TAG,
+      access: { permission: 'payments:review' },
+      query: pageQuery,
+      responses: {
+        200: {
+          description: 'A page of payments needing attention, newest first',
+          schema: z.object({ data: z.array(payment.extend({ unresolvedCompensations: z.array(z.string()) })), nextCursor: z.string().nullable() }),
+        },
+      },
+      async handler(ctx, { query, principal }) {
+        ctx.body = await payments.listNeedingAttention(principal!, query);
       },
     }),
     route({

@@ -9,7 +9,7 @@ import {
   WorkflowFailedError,
   type Client,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { Currency } from '../../core/money';
 import type { Config } from '../../platform/config';
@@ -18,7 +18,7 @@ import { appendToOutbox, ONCE } from '../../platform/events/outbox';
 import { deterministicUuid } from '../../platform/ids';
 import { taskQueue } from '../../platform/temporal/client';
 import { cancelPayment, capturePayment, PAYMENT_WORKFLOW_TYPE, paymentPartitionKey, paymentWorkflowId, reviewPayment, type PaymentInput } from '../../workflows/payments/payment.contract';
-import { REFUND_WORKFLOW_TYPE, refundWorkflowId, type RefundResult } from '../../workflows/payments/refund.workflow';
+import { REFUND_FAILURES, REFUND_WORKFLOW_TYPE, refundWorkflowId, type RefundResult } from '../../workflows/payments/refund.contract';
 import { DomainError } from '../errors';
 import { createOnce } from '../idempotency';
 import { decodeCursor, page } from '../pagination';
@@ -47,13 +47,14 @@ interface PaymentRow {
   amount_captured_minor: string;
   amount_refunded_minor: string;
   invoice_ref: string | null;
+  unresolved_compensations: string[] | null;
   metadata: Record<string, string>;
   created_at: Date;
   updated_at: Date;
 }
 
 /** Where a payment rests until someone acts: no need to keep the caller waiting. */
-const FINAL = new Set(['succeeded', 'failed', 'canceled', 'expired']);
+const FINAL = new Set(['succeeded', 'failed', 'canceled', 'expired', 'needs_attention']);
 const settled = (p: { status: string; captureMethod: string }) =>
   FINAL.has(p.status) || p.status === 'in_review' || (p.status === 'authorized' && p.captureMethod === 'manual');
 
@@ -126,6 +127,22 @@ export class PaymentsService {
     return page(rows, q.limit, paymentView);
   }
 
+  /** ops: payments whose compensation did not complete, with what is left undone, newest first. */
+  async listNeedingAttention(principal: Principal, q: { limit: number; cursor?: string }) {
+    const after = decodeCursor(q.cursor);
+    const rows = await withTenant(this.deps.db, principal.tenantId, async (tx) =>
+      (
+        await tx.query<PaymentRow>(
+          `SELECT * FROM payments
+            WHERE status = 'needs_attention' AND ($1::timestamptz IS NULL OR (created_at, id) < ($1::timestamptz, $2::uuid))
+            ORDER BY created_at DESC, id DESC LIMIT $3`,
+          [after?.t ?? null, after?.id ?? null, q.limit + 1],
+        )
+      ).rows,
+    );
+    return page(rows, q.limit, (r) => ({ ...paymentView(r), unresolvedCompensations: r.unresolved_compensations ?? [] }));
+  }
+
   async capture(principal: Principal, paymentId: string) {
     await this.get(principal, paymentId);
     await this.update(principal.tenantId, paymentId, (h) => h.executeUpdate(capturePayment));
@@ -193,13 +210,13 @@ export class PaymentsService {
         handle.result() as Promise<RefundResult>,
         new Promise<undefined>((r) => setTimeout(() => r(undefined), this.deps.config.PAYMENT_SYNC_WAIT_MS)),
       ]);
-      return { refundId, amountMinor, status: result ? 'succeeded' : 'pending', settled: Boolean(result) };
-    } catch (err) {
-      if (err instanceof WorkflowFailedError) {
-        const type = err.cause instanceof ApplicationFailure ? err.cause.type : (err.cause?.cause as ApplicationFailure | undefined)?.type;
-        if (type === 'RefundRejected') throw new DomainError('unprocessable-entity', 'The refund exceeds what is left to refund on this payment');
-        return { refundId, amountMinor, status: 'failed', settled: true };
+      if (result?.status === 'rejected' && result.failure?.reason === REFUND_FAILURES.rejected) {
+        throw new DomainError('unprocessable-entity', 'The refund exceeds what is left to refund on this payment');
       }
+      return { refundId, amountMinor, status: result ? result.status : 'pending', settled: Boolean(result) };
+    } catch (err) {
+      // Cancelled from Temporal, or a defect: the refund did not happen (the workflow released its reservation).
+      if (err instanceof WorkflowFailedError) return { refundId, amountMinor, status: err.cause instanceof CancelledFailure ? 'canceled' : 'failed', settled: true };
       throw err;
     }
   }

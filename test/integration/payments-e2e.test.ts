@@ -5,14 +5,13 @@
  * outcome is read from the resource.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { Response } from 'supertest';
 import type { PaymentView } from '../../api/payments/service';
 import { withTenant, type Pool } from '../../platform/db/pool';
 import type { CloudEvent } from '../../platform/events/cloudevent';
 import { accountBalance } from '../../platform/ledger';
-import { refundWorkflowId } from '../../workflows/payments/refund.workflow';
+import { PAYMENT_FAILURES, paymentWorkflowId, type PaymentResult } from '../../workflows/payments/payment.contract';
+import { REFUND_FAILURES, refundWorkflowId, type RefundResult } from '../../workflows/payments/refund.contract';
 import { apiKeyWithRole, bearer, registerTenant, settledResource, startApi, type RegisteredTenant, type TestApi } from '../support/api';
 import { testConfig } from '../support/env';
 import { eventually } from '../support/eventually';
@@ -57,16 +56,11 @@ async function refundOutcome(res: Response): Promise<'succeeded' | 'rejected'> {
   if (res.status === 201) return 'succeeded';
   if (res.status === 422) return 'rejected';
   expect(`refund answered ${res.status}`).toBe('refund answered 202');
-  try {
-    await api.deps.temporal.workflow.getHandle(refundWorkflowId(tenant.tenantId, res.body.refundId)).result();
-    return 'succeeded';
-  } catch (err) {
-    // The rejection is the reservation activity's failure: workflow failure -> activity failure -> its cause.
-    const failure = err instanceof WorkflowFailedError ? err.cause : undefined;
-    const cause = failure instanceof ApplicationFailure ? failure : failure?.cause;
-    if (cause instanceof ApplicationFailure && cause.type === 'RefundRejected') return 'rejected';
-    throw err;
-  }
+  // A refusal is the workflow's result (completed, `rejected`), not a failed execution.
+  const result = (await api.deps.temporal.workflow.getHandle(refundWorkflowId(tenant.tenantId, res.body.refundId)).result()) as RefundResult;
+  if (result.status === 'rejected') expect(result.failure?.reason).toBe(REFUND_FAILURES.rejected);
+  expect(['succeeded', 'rejected']).toContain(result.status);
+  return result.status as 'succeeded' | 'rejected';
 }
 
 describe('a payment over HTTP', () => {
@@ -83,9 +77,13 @@ describe('a payment over HTTP', () => {
     expect(await withTenant(db, own.tenant.tenantId, (tx) => accountBalance(tx, 'provider_clearing', 'EUR'))).toBe(before + 1099);
   });
 
-  it('fails cleanly for a declined card: failed status, payment.failed, no ledger entry', async () => {
+  it('fails cleanly for a declined card: failed status, payment.failed, no ledger entry, the saga completed with the reason', async () => {
     const payment = await outcome(await pay(randomUUID(), body({ paymentMethod: 'pm_card_chargeDeclined' })));
-    expect(payment).toMatchObject({ status: 'failed', failureCode: 'PaymentDeclined' });
+    expect(payment).toMatchObject({ status: 'failed', failureCode: PAYMENT_FAILURES.declined });
+    // A decline is an outcome: the saga's execution completes (not Failed, which means a defect) with the reason.
+    const saga = api.deps.temporal.workflow.getHandle(paymentWorkflowId(tenant.tenantId, payment.id));
+    expect((await saga.result()) as PaymentResult).toMatchObject({ status: 'failed', failure: { reason: PAYMENT_FAILURES.declined, cause: { type: 'ProviderDeclined' } } });
+    expect((await saga.describe()).status.name).toBe('COMPLETED');
     await eventually('payment.failed on Kafka', () => received.find((e) => e.type === 'payment.failed' && e.subject === `payment/${payment.id}`), DEADLINE_MS);
     const entries = await withTenant(db, tenant.tenantId, (tx) => tx.query('SELECT 1 FROM journal_entries WHERE source_id = $1', [payment.id]));
     expect(entries.rowCount).toBe(0);

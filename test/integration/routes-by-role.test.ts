@@ -30,6 +30,8 @@ const MAY_CALL: Record<string, Role[]> = {
   'POST /api/payments/:id/cancel': ['admin', 'finance', 'client'],
   'POST /api/payments/:id/review': ['admin', 'ops'],
   'POST /api/payments/:id/refunds': ['admin', 'finance', 'client'],
+  // Payments whose compensation did not complete: ops (and the admin) finish them by hand.
+  'GET /api/ops/payments/needs-attention': ['admin', 'ops'],
   // Credit: clients apply, everyone reads (clients only their own), underwriters decide, the admin keeps the deny list.
   'POST /api/credit/applications': ['admin', 'client'],
   'GET /api/credit/applications': everyone,
