@@ -27,8 +27,10 @@ export function createRefundActivities({ db, provider }: { db: Pool; provider: P
   return {
     async reserveRefund(input: RefundRequest): Promise<{ currency: Currency; providerRef: string }> {
       return withTenant(db, input.tenantId, async (tx) => {
+        // The payment row first: a second attempt of this reservation (a retry while the first still runs) waits for
+        // the first, then finds its refund row, instead of reserving the amount a second time and being refused.
+        const payment = await tx.query<{ currency: Currency; provider_ref: string | null }>('SELECT currency, provider_ref FROM payments WHERE id = $1 FOR UPDATE', [input.paymentId]);
         const existing = await tx.query('SELECT 1 FROM payment_refunds WHERE id = $1', [input.refundId]);
-        const payment = await tx.query<{ currency: Currency; provider_ref: string | null }>('SELECT currency, provider_ref FROM payments WHERE id = $1', [input.paymentId]);
         if (!payment.rows[0]) throw ApplicationFailure.nonRetryable(`no payment ${input.paymentId}`, REFUND_REJECTED);
         if (existing.rowCount) return { currency: payment.rows[0].currency, providerRef: payment.rows[0].provider_ref! };
         const reserved = await tx.query(

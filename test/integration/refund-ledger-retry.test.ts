@@ -46,4 +46,23 @@ describe('RefundWorkflow ledger step retried after it committed', () => {
     await expect(activities.postRefundEntry(input)).resolves.toBe(entryId);
     expect(await refunds()).toBe(before + 450);
   });
+
+  it('reserveRefund answers two attempts of one refund at once with that one reservation', async () => {
+    const activities = createRefundActivities({ db, provider: paymentProvider(cfg, db) });
+    for (let round = 0; round < 5; round++) {
+      const paymentId = randomUUID();
+      await withTenant(db, tenantId, (tx) =>
+        tx.query(
+          `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method, status, provider_ref, amount_captured_minor)
+           VALUES ($1, $2, $3, '\\x00', 'cus_retry', 1000, 'EUR', 'automatic', 'succeeded', 'pi_retry', 1000)`,
+          [paymentId, tenantId, `k-${paymentId}`],
+        ),
+      );
+      const refundId = randomUUID();
+      const attempt = () => activities.reserveRefund({ tenantId, paymentId, refundId, amountMinor: 600, idempotencyKey: refundId });
+      await Promise.all([attempt(), attempt()]);
+      const { rows } = await withTenant(db, tenantId, (tx) => tx.query('SELECT amount_refunded_minor FROM payments WHERE id = $1', [paymentId]));
+      expect(Number(rows[0].amount_refunded_minor)).toBe(600);
+    }
+  });
 });
