@@ -1,0 +1,104 @@
+/**
+ * Every recorded history (test/replay, `npm run histories:record`) replays against today's workflow code, bundled
+ * from the same workflowsPath, with the same data converter, as the production workers (workers/create-workers.ts).
+ * A change to a workflow that running executions could not replay (a step added, removed or reordered outside a
+ * `patched()` branch, a timer changed...) fails here with a DeterminismViolationError naming the history. README:
+ * Shipping a workflow change.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createDataConverter, type TaskQueueName } from '../../../platform/temporal/client';
+import { TASK_QUEUE_DEFINITIONS } from '../../../workers/task-queues';
+import { testConfig } from '../../support/env';
+import { loadHistory, recordedBranches, REPLAY_DIR, replayErrors } from './histories';
+
+/**
+ * The production workers' data converter without its payload codec: the codec encrypts payloads on their way to
+ * and from the server, outside the workflow sandbox, so it has no part in determinism; the histories are stored
+ * decoded. The failure converter is bundled into the workflow code, so it is kept.
+ */
+const { payloadCodecs: _codecs, ...dataConverter } = createDataConverter(testConfig());
+
+/** Every branch of every production workflow type: a missing file (an empty or partial directory) fails. */
+const EXPECTED: Record<'payments' | 'credit' | 'platform', string[]> = {
+  payments: [
+    'payment-authorization-expired',
+    'payment-canceled-before-capture',
+    'payment-declined',
+    'payment-ledger-failed',
+    'payment-manual-capture',
+    'payment-needs-attention',
+    'payment-provider-unavailable',
+    'payment-review-approved',
+    'payment-review-canceled',
+    'payment-review-rejected',
+    'payment-review-timed-out',
+    'payment-risk-rejected',
+    'payment-succeeded',
+    'payment-workflow-cancelled-awaiting-capture',
+    'payment-workflow-cancelled-in-review',
+    'payment-workflow-cancelled-while-posting',
+    'refund-full',
+    'refund-partial',
+    'refund-provider-failed',
+    'refund-rejected',
+    'refund-workflow-cancelled-after-provider',
+    'refund-workflow-cancelled-before-provider',
+  ],
+  credit: [
+    'credit-auto-approved',
+    'credit-auto-declined',
+    'credit-escalated-approved',
+    'credit-kyc-declined',
+    'credit-review-timed-out',
+    'credit-underwriter-approved',
+    'credit-underwriter-declined',
+  ],
+  platform: ['smoke-delayed', 'smoke-failed', 'smoke-recorded'],
+};
+const QUEUES = Object.keys(EXPECTED) as (keyof typeof EXPECTED)[];
+
+describe('recorded workflow histories', () => {
+  it('cover every branch of every production workflow type, and every queue with workflows', () => {
+    expect(Object.fromEntries(QUEUES.map((q) => [q, recordedBranches(q)]))).toEqual(EXPECTED);
+    // A queue that gains workflows must gain recorded histories too.
+    expect(Object.keys(TASK_QUEUE_DEFINITIONS).sort()).toEqual([...QUEUES].sort());
+  });
+
+  it.each(QUEUES)('of the %s task queue replay against today’s workflow code without a determinism error', async (queue) => {
+    const histories = EXPECTED[queue].map((branch) => loadHistory(queue, branch));
+    const errors = await replayErrors({ workflowsPath: TASK_QUEUE_DEFINITIONS[queue as TaskQueueName]!.workflowsPath, dataConverter, replayName: `replay-${queue}` }, histories);
+    expect(Object.fromEntries(Object.entries(errors).map(([id, err]) => [id, `${err.name}: ${err.message}`]))).toEqual({});
+  });
+
+  it('hold plain test data: no encrypted payload, no applicant identity', () => {
+    const identity = /"(givenName|familyName|dateOfBirth|nationalId|address)"/;
+    const offending: string[] = [];
+    for (const queue of QUEUES) {
+      for (const branch of recordedBranches(queue)) {
+        for (const payload of payloadsOf(JSON.parse(readFileSync(path.join(REPLAY_DIR, queue, `${branch}.json`), 'utf8')))) {
+          const encoding = Buffer.from(payload.metadata.encoding, 'base64').toString();
+          const data = Buffer.from(payload.data ?? '', 'base64').toString();
+          if (encoding === 'binary/encrypted' || identity.test(data)) offending.push(`${queue}/${branch}: ${encoding} ${data.slice(0, 80)}`);
+        }
+      }
+    }
+    expect(offending).toEqual([]);
+  });
+});
+
+interface JsonPayload {
+  metadata: { encoding: string };
+  data?: string;
+}
+
+/** Every payload anywhere in a history file (JSON: bytes are base64). */
+function payloadsOf(node: unknown, out: JsonPayload[] = []): JsonPayload[] {
+  if (Array.isArray(node)) node.forEach((n) => payloadsOf(n, out));
+  else if (node && typeof node === 'object') {
+    const metadata = (node as { metadata?: { encoding?: unknown } }).metadata;
+    if (typeof metadata?.encoding === 'string') out.push(node as JsonPayload);
+    else Object.values(node).forEach((n) => payloadsOf(n, out));
+  }
+  return out;
+}
