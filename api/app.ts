@@ -14,7 +14,8 @@ import type { SessionStore } from '../platform/auth/sessions';
 import type { Config } from '../platform/config';
 import type { DependencyName, Probe } from '../platform/health/checks';
 import type { Logger } from '../platform/logger';
-import { AesGcmPayloadCodec } from '../platform/temporal/codec';
+import { OperatorTokens } from '../platform/auth/operators';
+import { createPayloadCodec } from '../platform/temporal/client';
 import { accountingRoutes } from './accounting/routes';
 import { AccountingService } from './accounting/service';
 import { DomainError } from './errors';
@@ -50,7 +51,8 @@ export interface ApiDeps {
 /** Every route of the API, in one list: mounted, documented and walked by the route-by-role test. */
 export function apiRoutes(deps: ApiDeps): AnyRoute[] {
   const identity = new IdentityService({ db: deps.db, jwt: deps.jwt, sessions: deps.sessions, config: deps.config });
-  const codec = new AesGcmPayloadCodec(deps.config.PAYLOAD_ENCRYPTION_KEYS, deps.config.PAYLOAD_ENCRYPTION_KEY_ID);
+  // Unencrypted payloads sent to the endpoint come back as they are: nothing is revealed by that.
+  const codec = createPayloadCodec(deps.config, { allowUnencrypted: true });
   const payments = new PaymentsService({ db: deps.db, temporal: deps.temporal, config: deps.config });
   const credit = new CreditService({ db: deps.db, temporal: deps.temporal, config: deps.config });
   const accounting = new AccountingService({ db: deps.db });
@@ -61,7 +63,7 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
     ...creditRoutes(credit),
     ...accountingRoutes(accounting),
     ...smokeRoutes(deps),
-    ...codecRoutes(codec),
+    ...codecRoutes({ codec, db: deps.db, log: deps.log }),
   ];
   let document: unknown;
   const docs = docsRoutes(() => (document ??= openApiDocument([...routes, ...docs], { title: 'FinFlow API', version: '0.1.0' })));
@@ -85,7 +87,8 @@ export function createApp(deps: ApiDeps, routes: AnyRoute[] = apiRoutes(deps)): 
   const probes = new Set(['/health', '/ready']);
   app.use(rateLimit({ redis: deps.redis, prefix: config.REDIS_KEY_PREFIX, limit: config.RATE_LIMIT_IP_PER_MINUTE, scope: 'ip', exempt: probes }));
   for (const mw of jsonBody({ limit: `${config.API_BODY_LIMIT_KB}kb` })) app.use(mw);
-  app.use(authenticate({ db: deps.db, jwt: deps.jwt, sessions: deps.sessions, apiKeyPepper: config.AUTH_API_KEY_PEPPER }));
+  const operators = new OperatorTokens(config.PLATFORM_OPERATORS);
+  app.use(authenticate({ db: deps.db, jwt: deps.jwt, sessions: deps.sessions, apiKeyPepper: config.AUTH_API_KEY_PEPPER, operators }));
   app.use(rateLimit({ redis: deps.redis, prefix: config.REDIS_KEY_PREFIX, limit: config.RATE_LIMIT_TENANT_PER_MINUTE, scope: 'tenant' }));
   app.use(router.routes());
   app.use(

@@ -9,10 +9,12 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { can, type Permission } from '../core/identity/rbac';
 import { DomainError } from './errors';
+import type { Operator } from '../platform/auth/operators';
 import type { Principal } from './middleware/authenticate';
 import { parseInput } from './validation';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type Access = 'public' | 'operator' | { permission: Permission; operators?: true };
 type Schema = z.ZodType;
 
 export interface RouteSpec<P extends Schema = Schema, Q extends Schema = Schema, H extends Schema = Schema, B extends Schema = Schema> {
@@ -21,8 +23,11 @@ export interface RouteSpec<P extends Schema = Schema, Q extends Schema = Schema,
   path: string;
   summary: string;
   tag: string;
-  /** `public`: no credential needed; otherwise the permission every caller must hold. */
-  access: 'public' | { permission: Permission };
+  /**
+   * `public`: no credential needed; `operator`: platform operators only; otherwise the permission every tenant
+   * caller must hold, and `operators: true` when platform operators may call the route too.
+   */
+  access: Access;
   params?: P;
   query?: Q;
   headers?: H;
@@ -33,7 +38,7 @@ export interface RouteSpec<P extends Schema = Schema, Q extends Schema = Schema,
   example?: { body?: unknown };
   handler(
     ctx: Context,
-    input: { params: z.output<P>; query: z.output<Q>; headers: z.output<H>; body: z.output<B>; principal: Principal | undefined },
+    input: { params: z.output<P>; query: z.output<Q>; headers: z.output<H>; body: z.output<B>; principal: Principal | undefined; operator: Operator | undefined },
   ): Promise<void>;
 }
 
@@ -48,25 +53,34 @@ export function buildRouter(routes: readonly AnyRoute[]): Router {
   const router = new Router();
   for (const spec of routes) {
     const access = (spec as { access?: unknown }).access;
-    if (access !== 'public' && !(access && typeof access === 'object' && 'permission' in access)) {
-      throw new Error(`Route ${spec.method.toUpperCase()} ${spec.path} declares no access rule ('public' or a permission)`);
+    if (access !== 'public' && access !== 'operator' && !(access && typeof access === 'object' && 'permission' in access)) {
+      throw new Error(`Route ${spec.method.toUpperCase()} ${spec.path} declares no access rule ('public', 'operator' or a permission)`);
     }
     router[spec.method](spec.path, async (ctx) => {
       const principal = ctx.state.principal as Principal | undefined;
-      if (spec.access !== 'public') {
-        if (!principal) throw new DomainError('unauthenticated', 'Send a valid access token or API key as a Bearer credential');
-        if (!can(principal.role, spec.access.permission)) {
-          throw new DomainError('forbidden', `Your role (${principal.role}) lacks the ${spec.access.permission} permission`);
-        }
-      }
+      const operator = ctx.state.operator as Operator | undefined;
+      authorise(spec.access, principal, operator);
       const params = spec.params ? parseInput(spec.params, ctx.params, 'params') : undefined;
       const query = spec.query ? parseInput(spec.query, ctx.query, 'query') : undefined;
       const headers = spec.headers ? parseInput(spec.headers, ctx.headers, 'headers') : undefined;
       const body = spec.body ? parseInput(spec.body, ctx.request.body, 'body') : undefined;
-      await spec.handler(ctx, { params, query, headers, body, principal });
+      await spec.handler(ctx, { params, query, headers, body, principal, operator });
     });
   }
   return router;
+}
+
+function authorise(access: Access, principal: Principal | undefined, operator: Operator | undefined): void {
+  if (access === 'public') return;
+  if (operator) {
+    if (access === 'operator' || access.operators) return;
+    throw new DomainError('forbidden', 'Platform operators act on the platform, not inside a tenant');
+  }
+  if (!principal) throw new DomainError('unauthenticated', 'Send a valid access token or API key as a Bearer credential');
+  if (access === 'operator') throw new DomainError('forbidden', 'Only a platform operator may call this route');
+  if (!can(principal.role, access.permission)) {
+    throw new DomainError('forbidden', `Your role (${principal.role}) lacks the ${access.permission} permission`);
+  }
 }
 
 // ---------------------------------------------------------------- OpenAPI 3.1
@@ -121,7 +135,7 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { title: stri
     const errors: Record<number, string> = { ...ERRORS };
     if (spec.access !== 'public') {
       errors[401] = 'Missing, invalid, expired or revoked credential';
-      errors[403] = `The caller's role lacks ${spec.access.permission}`;
+      errors[403] = spec.access === 'operator' ? 'The caller is not a platform operator' : `The caller's role lacks ${spec.access.permission}`;
     }
     for (const [status, description] of Object.entries(errors)) {
       responses[status] ??= { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
@@ -131,7 +145,11 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { title: stri
       summary: spec.summary,
       tags: [spec.tag],
       operationId: `${spec.method}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
-      ...(spec.access === 'public' ? { security: [] } : { 'x-permission': spec.access.permission }),
+      ...(spec.access === 'public'
+        ? { security: [] }
+        : spec.access === 'operator'
+          ? { 'x-platform-operator': true }
+          : { 'x-permission': spec.access.permission, ...(spec.access.operators ? { 'x-platform-operator': true } : {}) }),
       parameters: parameters(spec),
       ...(spec.body
         ? {

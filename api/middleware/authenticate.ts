@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { Role } from '../../core/identity/rbac';
 import { looksLikeApiKey, parseApiKey, secretMatches } from '../../platform/auth/api-keys';
 import type { JwtKeySet } from '../../platform/auth/jwt';
+import { looksLikeOperatorToken, type OperatorTokens } from '../../platform/auth/operators';
 import type { SessionStore } from '../../platform/auth/sessions';
 import { inTransaction } from '../../platform/db/pool';
 import { DomainError } from '../errors';
@@ -17,10 +18,12 @@ export interface AuthDeps {
   jwt: JwtKeySet;
   sessions: SessionStore;
   apiKeyPepper: Buffer;
+  operators: OperatorTokens;
 }
 
 /**
- * Reads `Authorization: Bearer <token>`. No header: the request goes on anonymous (public routes only). A header
+ * Reads `Authorization: Bearer <token>`: an access token or an API key makes a tenant principal, an `ffo_` token a
+ * platform operator (ctx.state.operator). No header: the request goes on anonymous (public routes only). A header
  * that does not authenticate is a 401 at once, whatever the route: a bad credential is never silently ignored.
  */
 export function authenticate(deps: AuthDeps): Middleware {
@@ -29,7 +32,14 @@ export function authenticate(deps: AuthDeps): Middleware {
     if (header) {
       const m = /^Bearer ([A-Za-z0-9._~+/=-]{10,2048})$/.exec(header);
       if (!m) throw new DomainError('unauthenticated', 'Authorization must be "Bearer <token>"');
-      ctx.state.principal = looksLikeApiKey(m[1]!) ? await fromApiKey(deps, m[1]!) : await fromAccessToken(deps, m[1]!);
+      const token = m[1]!;
+      if (looksLikeOperatorToken(token)) {
+        // A platform operator is no tenant's principal: only routes open to operators accept one.
+        ctx.state.operator = deps.operators.identify(token);
+        if (!ctx.state.operator) throw new DomainError('unauthenticated', 'The operator token is unknown');
+      } else {
+        ctx.state.principal = looksLikeApiKey(token) ? await fromApiKey(deps, token) : await fromAccessToken(deps, token);
+      }
     }
     await next();
   };

@@ -45,6 +45,20 @@ const payloadKeys = z.string().transform((spec, ctx) => {
   return keys;
 });
 
+/** `name:<64 hex digits>` entries: the SHA-256 of each operator's `ffo_` token, never the token itself. */
+const operatorTokens = z.string().transform((spec, ctx) => {
+  const operators: { name: string; tokenSha256: Buffer }[] = [];
+  for (const entry of spec.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const m = /^([a-z0-9._-]{1,64}):([0-9a-f]{64})$/.exec(entry);
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: 'each entry must be <name>:<hex SHA-256 of the token>, name of [a-z0-9._-]' });
+      return z.NEVER;
+    }
+    operators.push({ name: m[1]!, tokenSha256: Buffer.from(m[2]!, 'hex') });
+  }
+  return operators;
+});
+
 const fields = z.object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -146,8 +160,15 @@ const fields = z.object({
     CORS_ORIGINS: csv.optional(),
     API_BODY_LIMIT_KB: z.coerce.number().int().min(1).max(10_240).default(100),
 
+    /** Master keys by version; each tenant's payload key is derived from one (platform/temporal/codec.ts). */
     PAYLOAD_ENCRYPTION_KEYS: payloadKeys,
     PAYLOAD_ENCRYPTION_KEY_ID: z.string().min(1),
+    /** Decode payloads encrypted under a bare master key, as before tenant keys (the migration window); never used to encode. */
+    PAYLOAD_DECODE_NAMESPACE_KEYS: bool.default(true),
+    /** Let workers accept unencrypted payloads (a migration window only): refused by default. */
+    PAYLOAD_ALLOW_UNENCRYPTED: bool.default(false),
+    /** Platform operators (not tenant users): `name:<hex SHA-256 of the operator's ffo_ token>`, comma-separated. */
+    PLATFORM_OPERATORS: operatorTokens.optional(),
 
     /** Set: the Stripe adapter talks to Stripe (test mode keys only outside production). Unset: local stripe-mock. */
     STRIPE_API_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, 'must be a Stripe secret or restricted key').optional(),

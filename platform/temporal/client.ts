@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { Client, Connection, type ConnectionOptions, type TLSConfig } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Config } from '../config';
-import { AesGcmPayloadCodec } from './codec';
+import { TenantPayloadCodec } from './codec';
 
 type TemporalConfig = Pick<
   Config,
@@ -42,9 +42,21 @@ export function temporalConnectionOptions(cfg: TemporalConfig) {
   } satisfies ConnectionOptions;
 }
 
-export function createDataConverter(cfg: Pick<Config, 'PAYLOAD_ENCRYPTION_KEYS' | 'PAYLOAD_ENCRYPTION_KEY_ID'>): DataConverter {
+type CodecConfig = Pick<Config, 'PAYLOAD_ENCRYPTION_KEYS' | 'PAYLOAD_ENCRYPTION_KEY_ID' | 'PAYLOAD_DECODE_NAMESPACE_KEYS' | 'PAYLOAD_ALLOW_UNENCRYPTED'>;
+
+export function createPayloadCodec(cfg: CodecConfig, overrides: { allowUnencrypted?: boolean } = {}): TenantPayloadCodec {
+  return new TenantPayloadCodec({
+    masterKeys: cfg.PAYLOAD_ENCRYPTION_KEYS,
+    activeVersion: cfg.PAYLOAD_ENCRYPTION_KEY_ID,
+    decodeNamespaceKeys: cfg.PAYLOAD_DECODE_NAMESPACE_KEYS,
+    allowUnencrypted: overrides.allowUnencrypted ?? cfg.PAYLOAD_ALLOW_UNENCRYPTED,
+  });
+}
+
+/** The API's client and the workers share it: each payload is encrypted for the tenant whose workflow it belongs to. */
+export function createDataConverter(cfg: CodecConfig): DataConverter {
   return {
-    payloadCodecs: [new AesGcmPayloadCodec(cfg.PAYLOAD_ENCRYPTION_KEYS, cfg.PAYLOAD_ENCRYPTION_KEY_ID)],
+    payloadCodecs: [createPayloadCodec(cfg)],
     // Failure messages and stack traces go into the encoded attributes, so they are encrypted too.
     failureConverterPath: require.resolve('./failure-converter'),
   };

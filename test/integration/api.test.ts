@@ -90,7 +90,8 @@ function expectAllEncrypted(history: temporal.api.history.v1.IHistory, secret: s
   expect(payloads.length).toBeGreaterThan(0);
   for (const p of payloads) {
     expect(Buffer.from(p.metadata!.encoding!).toString()).toBe(ENCRYPTED_ENCODING);
-    expect(Buffer.from(p.metadata![KEY_ID_METADATA]!).toString()).toBe(cfg.PAYLOAD_ENCRYPTION_KEY_ID);
+    // The tenant's own key, never the former namespace-wide one.
+    expect(Buffer.from(p.metadata![KEY_ID_METADATA]!).toString()).toBe(`tenant/${tenant.tenantId}/${cfg.PAYLOAD_ENCRYPTION_KEY_ID}`);
   }
   const bytes = Buffer.from(temporal.api.history.v1.History.encode(history).finish());
   expect(bytes.includes(Buffer.from(secret))).toBe(false);

@@ -74,6 +74,20 @@ describe('loadConfig', () => {
     expect([...cfg.PAYLOAD_ENCRYPTION_KEYS.keys()]).toEqual(['old', 'new']);
   });
 
+  it('encrypts per tenant with no plaintext accepted and old namespace-key payloads still decodable, by default', () => {
+    const cfg = loadConfig(minimal);
+    expect([cfg.PAYLOAD_ALLOW_UNENCRYPTED, cfg.PAYLOAD_DECODE_NAMESPACE_KEYS, cfg.PLATFORM_OPERATORS]).toEqual([false, true, undefined]);
+  });
+
+  it('reads platform operators as names with token hashes, and never echoes a malformed entry', () => {
+    const hash = 'ab'.repeat(32);
+    expect(loadConfig({ ...minimal, PLATFORM_OPERATORS: `alice:${hash}, on-call:${'cd'.repeat(32)}` }).PLATFORM_OPERATORS!.map((o) => o.name)).toEqual(['alice', 'on-call']);
+    for (const bad of ['alice', `alice:${hash.slice(2)}`, `Alice Smith:${hash}`, 'ffo_plaintexttoken']) {
+      expect(problemsOf({ ...minimal, PLATFORM_OPERATORS: bad })).toEqual(['PLATFORM_OPERATORS']);
+      expect(() => loadConfig({ ...minimal, PLATFORM_OPERATORS: bad })).toThrow(expect.objectContaining({ message: expect.not.stringContaining(bad) }));
+    }
+  });
+
   it('refuses a live Stripe key outside production', () => {
     expect(problemsOf({ ...minimal, STRIPE_API_KEY: 'sk_live_abc123' })).toEqual(['STRIPE_API_KEY']);
     expect(loadConfig({ ...minimal, NODE_ENV: 'production', STRIPE_API_KEY: 'sk_live_abc123' }).STRIPE_API_KEY).toBe('sk_live_abc123');
