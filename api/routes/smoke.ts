@@ -1,21 +1,22 @@
 /**
- * The smoke probe over HTTP: starts SmokeWorkflow and reports on it, so ops can prove a deployment end to end.
- * `admin` and `ops` may use it. A run belongs to the caller's tenant (its workflow id, row and event), so one
- * tenant can neither read another's runs nor reach them through a shared Idempotency-Key.
+ * The smoke probe over HTTP: starts SmokeWorkflow and reports on it, so the people who run the platform can prove
+ * a deployment end to end. Platform operators only (PLATFORM_OPERATORS), never a tenant's users or keys: a run
+ * belongs to the platform's own tenant (its workflow id, row and event), and starts are limited platform-wide
+ * (SMOKE_STARTS_PER_MINUTE), whoever asks, since each one is a workflow.
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import type Redis from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../../platform/config';
+import { PLATFORM_TENANT_ID } from '../../platform/temporal/codec';
 import { taskQueue } from '../../platform/temporal/client';
+import { limitBy, type Limit } from '../middleware/rate-limit';
 import { freeText } from '../schemas';
 import { SMOKE_WORKFLOW_TYPE, smokeState, smokeWorkflowId, type SmokeInput, type SmokeResult } from '../../workflows/platform/smoke.contract';
 import { DomainError } from '../errors';
 import { route, type AnyRoute } from '../routing';
-
-/** The platform's own tenant (created by the first migration). */
-export const SYSTEM_TENANT_ID = '00000000-0000-0000-0000-000000000000';
 
 const startSmokeBody = z
   .object({
@@ -36,22 +37,32 @@ const smokeStatus = z.object({
   failureType: z.string().optional(),
 });
 
-export function smokeRoutes(deps: { temporal: Client; config: Config }): AnyRoute[] {
+export function smokeRoutes(deps: { temporal: Client; config: Config; redis: Redis }): AnyRoute[] {
+  const starts: Limit = {
+    redis: deps.redis,
+    prefix: deps.config.REDIS_KEY_PREFIX,
+    scope: 'smoke',
+    limit: deps.config.SMOKE_STARTS_PER_MINUTE,
+    windowSeconds: 60,
+    per: 'on the whole platform',
+    addHeaders: true,
+  };
   return [
     route({
       method: 'post',
       path: '/api/smoke',
       summary: 'Start the smoke workflow (the same Idempotency-Key finds the same run)',
       tag: 'platform',
-      access: { permission: 'platform:smoke' },
+      access: 'operator',
       headers: startHeaders,
       body: startSmokeBody,
       example: { body: { message: 'hello' } },
-      responses: { 202: { description: 'Started', schema: smokeStarted } },
-      async handler(ctx, { body, headers, principal }) {
+      responses: { 202: { description: 'Started', schema: smokeStarted }, 429: { description: 'Too many starts on the platform this minute', schema: null } },
+      async handler(ctx, { body, headers }) {
+        await limitBy(ctx, starts, 'platform');
         const id = headers['idempotency-key'] ?? randomUUID();
-        const workflowId = smokeWorkflowId(principal!.tenantId, id);
-        const input: SmokeInput = { tenantId: principal!.tenantId, ...body };
+        const workflowId = smokeWorkflowId(PLATFORM_TENANT_ID, id);
+        const input: SmokeInput = { tenantId: PLATFORM_TENANT_ID, ...body };
         try {
           await deps.temporal.workflow.start(SMOKE_WORKFLOW_TYPE, {
             workflowId,
@@ -76,12 +87,12 @@ export function smokeRoutes(deps: { temporal: Client; config: Config }): AnyRout
       path: '/api/smoke/:id',
       summary: 'The state or outcome of a smoke run',
       tag: 'platform',
-      access: { permission: 'platform:smoke' },
+      access: 'operator',
       params: smokeIdParams,
       responses: { 200: { description: 'Status', schema: smokeStatus }, 404: { description: 'No such run', schema: null } },
-      async handler(ctx, { params, principal }) {
+      async handler(ctx, { params }) {
         const { id } = params;
-        const workflowId = smokeWorkflowId(principal!.tenantId, id);
+        const workflowId = smokeWorkflowId(PLATFORM_TENANT_ID, id);
         const handle = deps.temporal.workflow.getHandle(workflowId);
         let description;
         try {

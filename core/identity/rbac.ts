@@ -11,8 +11,7 @@ export const PERMISSIONS = [
   'users:invite',
   'api-keys:read',
   'api-keys:manage',
-  'platform:smoke', // run and read the smoke probe
-  'platform:codec', // decode Temporal payloads (Web UI / CLI codec endpoint)
+  'platform:codec', // decode the tenant's own Temporal payloads (Web UI / CLI codec endpoint)
   'payments:create',
   'payments:read',
   'payments:refund',
@@ -34,7 +33,7 @@ const ALL: readonly Permission[] = PERMISSIONS;
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
   finance: ['profile:read', 'payments:create', 'payments:read', 'payments:refund', 'accounting:read', 'accounting:post', 'accounting:close', 'credit:read', 'credit:read-all'],
-  ops: ['profile:read', 'platform:smoke', 'platform:codec', 'payments:read', 'payments:review', 'credit:read', 'credit:read-all'],
+  ops: ['profile:read', 'platform:codec', 'payments:read', 'payments:review', 'credit:read', 'credit:read-all'],
   underwriter: ['profile:read', 'credit:read', 'credit:read-all', 'credit:decide'],
   client: ['profile:read', 'payments:create', 'payments:read', 'payments:refund', 'credit:apply', 'credit:read'],
 };

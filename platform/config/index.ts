@@ -154,6 +154,8 @@ const fields = z.object({
 
     RATE_LIMIT_IP_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(100),
     RATE_LIMIT_TENANT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+    /** Smoke probe starts per minute, platform-wide (operators only; each start is a workflow). */
+    SMOKE_STARTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(10),
     /** Behind a load balancer: take the client IP from X-Forwarded-For. Off by default (it is spoofable). */
     TRUST_PROXY: bool.default(false),
     /** Origins allowed to call the API from a browser; CORS is off when unset. */

@@ -1,6 +1,7 @@
 /**
- * The API over HTTP against the real local stack: readiness, the smoke workflow run by a real worker, what
- * Temporal stores of it (ciphertext only), idempotent starts, and bad input answered with problem+json.
+ * The API over HTTP against the real local stack: readiness, the smoke workflow run by a real worker for a platform
+ * operator, what Temporal stores of it (ciphertext only), idempotent starts, and bad input answered with
+ * problem+json. Smoke runs are the platform's (other files may add some): each check looks at its own run.
  */
 import { randomUUID } from 'node:crypto';
 import type { NativeConnection, Worker } from '@temporalio/worker';
@@ -11,9 +12,10 @@ import { createApiDeps } from '../../api/deps';
 import type { Config } from '../../platform/config';
 import { createPool, withTenant, type Pool } from '../../platform/db/pool';
 import { createLogger } from '../../platform/logger';
-import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../platform/temporal/codec';
+import { ENCRYPTED_ENCODING, KEY_ID_METADATA, PLATFORM_TENANT_ID } from '../../platform/temporal/codec';
+import { smokeWorkflowId } from '../../workflows/platform/smoke.contract';
 import { connectWorker, createWorkers, workerDeps } from '../../workers/create-workers';
-import { registerTenant, startApi, userWithRole, type RegisteredTenant } from '../support/api';
+import { OPERATOR_TOKEN, registerTenant, startApi, userWithRole, type RegisteredTenant } from '../support/api';
 import { testConfig } from '../support/env';
 import { eventually } from '../support/eventually';
 
@@ -21,13 +23,12 @@ const log = createLogger({ level: 'silent', service: 'test' });
 const cfg = testConfig();
 const testApi = startApi();
 const deps = testApi.deps;
-/** The tenant whose ops user runs the smoke probe here; its runs, rows and events are the tenant's own. */
+/** A tenant, whose ops user may not run the smoke probe nor decode the platform's payloads. */
 let tenant: RegisteredTenant;
-let token: string;
-/** Requests as an ops user (the smoke routes need platform:smoke). */
+/** Requests as a platform operator (the smoke routes are theirs). */
 const api = () => {
   const agent = testApi.http();
-  const withAuth = <T extends request.Test>(t: T) => t.set('Authorization', `Bearer ${token}`);
+  const withAuth = <T extends request.Test>(t: T) => t.set('Authorization', `Bearer ${OPERATOR_TOKEN}`);
   return {
     get: (path: string) => withAuth(agent.get(path)),
     post: (path: string) => withAuth(agent.post(path)),
@@ -41,7 +42,6 @@ let connection: NativeConnection;
 
 beforeAll(async () => {
   tenant = await registerTenant(testApi);
-  token = await userWithRole(testApi, tenant, 'ops');
   db = createPool(cfg.DATABASE_URL, 2);
   connection = await connectWorker(cfg);
   worker = (await createWorkers(cfg, connection, await workerDeps(cfg, db, ['platform']), ['platform']))[0]!;
@@ -56,8 +56,9 @@ afterAll(async () => {
   await db.end();
 });
 
-const smokeRunCount = async () =>
-  withTenant(db, tenant.tenantId, async (tx) => Number((await tx.query('SELECT count(*) FROM smoke_runs')).rows[0].count));
+/** Rows recorded for the run started with this Idempotency-Key. */
+const smokeRowsOf = async (key: string) =>
+  withTenant(db, PLATFORM_TENANT_ID, async (tx) => Number((await tx.query('SELECT count(*) FROM smoke_runs WHERE workflow_id = $1', [smokeWorkflowId(PLATFORM_TENANT_ID, key)])).rows[0].count));
 
 /** The run's outcome once it has one (a loaded machine may take a while: the deadline is generous). */
 function waitForSmoke(id: string): Promise<Record<string, unknown>> {
@@ -90,8 +91,8 @@ function expectAllEncrypted(history: temporal.api.history.v1.IHistory, secret: s
   expect(payloads.length).toBeGreaterThan(0);
   for (const p of payloads) {
     expect(Buffer.from(p.metadata!.encoding!).toString()).toBe(ENCRYPTED_ENCODING);
-    // The tenant's own key, never the former namespace-wide one.
-    expect(Buffer.from(p.metadata![KEY_ID_METADATA]!).toString()).toBe(`tenant/${tenant.tenantId}/${cfg.PAYLOAD_ENCRYPTION_KEY_ID}`);
+    // The platform's own key (smoke runs are the platform's), never the former namespace-wide one.
+    expect(Buffer.from(p.metadata![KEY_ID_METADATA]!).toString()).toBe(`tenant/${PLATFORM_TENANT_ID}/${cfg.PAYLOAD_ENCRYPTION_KEY_ID}`);
   }
   const bytes = Buffer.from(temporal.api.history.v1.History.encode(history).finish());
   expect(bytes.includes(Buffer.from(secret))).toBe(false);
@@ -135,13 +136,12 @@ describe('GET /ready', () => {
 
 describe('POST /api/smoke', () => {
   it('runs the smoke workflow through a worker into Postgres and the outbox', async () => {
-    const before = await smokeRunCount();
     const start = await api().post('/api/smoke').send({ message: 'wiring check' }).expect(202);
     expect(start.headers.location).toBe(`/api/smoke/${start.body.id}`);
     const done = await waitForSmoke(start.body.id);
     expect(done).toMatchObject({ status: 'completed', result: { smokeRunId: expect.any(String), eventId: expect.any(String) } });
-    expect(await smokeRunCount()).toBe(before + 1);
-    const outbox = await withTenant(db, tenant.tenantId, (tx) =>
+    expect(await smokeRowsOf(start.body.id)).toBe(1);
+    const outbox = await withTenant(db, PLATFORM_TENANT_ID, (tx) =>
       tx.query('SELECT event_type FROM outbox WHERE aggregate_id = $1', [start.body.workflowId]),
     );
     expect(outbox.rows).toEqual([{ event_type: 'platform.smoke.completed' }]);
@@ -174,11 +174,11 @@ describe('POST /api/smoke', () => {
     const key = randomUUID();
     const first = await api().post('/api/smoke').set('Idempotency-Key', key).send({ message: 'once' }).expect(202);
     await waitForSmoke(key);
-    const count = await smokeRunCount();
+    expect(await smokeRowsOf(key)).toBe(1);
     const second = await api().post('/api/smoke').set('Idempotency-Key', key).send({ message: 'once' }).expect(202);
     expect(second.body.workflowId).toBe(first.body.workflowId);
     expect(await waitForSmoke(key)).toMatchObject({ status: 'completed' });
-    expect(await smokeRunCount()).toBe(count);
+    expect(await smokeRowsOf(key)).toBe(1);
   });
 
   describe('with bad input', () => {
@@ -196,12 +196,13 @@ describe('POST /api/smoke', () => {
     ];
 
     it.each(cases)('answers %s with problem+json and starts nothing', async (_name, build, status, type) => {
-      const before = await smokeRunCount();
-      const res = await build(api().post('/api/smoke')).expect(status);
+      const key = randomUUID();
+      const res = await build(api().post('/api/smoke').set('Idempotency-Key', key)).expect(status);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.body).toMatchObject({ type: `urn:finflow:problem:${type}`, status, requestId: expect.any(String) });
       expect(res.body.detail).toEqual(expect.any(String));
-      expect(await smokeRunCount()).toBe(before);
+      await api().get(`/api/smoke/${key}`).expect(404);
+      expect(await smokeRowsOf(key)).toBe(0);
     });
   });
 });
@@ -237,10 +238,10 @@ describe('every response', () => {
 });
 
 describe('POST /api/codec/decode', () => {
-  it("lets ops read an encrypted payload of its own tenant's run from the raw history, and refuses a caller without platform:codec", async () => {
+  it("lets an operator read an encrypted payload of the platform's run from the raw history, and refuses a tenant's ops and a caller without platform:codec", async () => {
     const secret = `codec-${randomUUID()}`;
     const start = await api().post('/api/smoke').send({ message: secret }).expect(202);
-    expect(start.body.workflowId).toContain(tenant.tenantId); // the caller's own run, not another tenant's
+    expect(start.body.workflowId).toContain(PLATFORM_TENANT_ID);
     await waitForSmoke(start.body.id);
     const history = await rawHistory(start.body.workflowId);
     const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
@@ -255,6 +256,8 @@ describe('POST /api/codec/decode', () => {
     const decoded = await api().post('/api/codec/decode').send(wire).expect(200);
     expect(Buffer.from(decoded.body.payloads[0].data, 'base64').toString()).toContain(secret);
 
+    const opsToken = await userWithRole(testApi, tenant, 'ops');
+    await testApi.http().post('/api/codec/decode').set('Authorization', `Bearer ${opsToken}`).send(wire).expect(403);
     const financeToken = await userWithRole(testApi, tenant, 'finance');
     await testApi.http().post('/api/codec/decode').set('Authorization', `Bearer ${financeToken}`).send(wire).expect(403);
   });

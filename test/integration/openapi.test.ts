@@ -11,7 +11,7 @@ import { apiRoutes } from '../../api/app';
 import { EXAMPLE_APPLICATION } from '../../api/credit/routes';
 import { creditWorkflowId } from '../../workflows/credit/credit-application.contract';
 import { paymentWorkflowId } from '../../workflows/payments/payment.contract';
-import { bearer, registerTenant, startApi, type RegisteredTenant, type TestApi } from '../support/api';
+import { bearer, OPERATOR_TOKEN, registerTenant, startApi, type RegisteredTenant, type TestApi } from '../support/api';
 
 interface JsonSchema {
   type?: string;
@@ -22,6 +22,8 @@ interface Operation {
   requestBody?: { content: { 'application/json': { schema: JsonSchema } } };
   parameters: { in: string; name: string; required: boolean }[];
   responses: Record<string, unknown>;
+  'x-platform-operator'?: boolean;
+  'x-permission'?: string;
 }
 
 let api: TestApi;
@@ -36,8 +38,8 @@ beforeAll(async () => {
   tenant = await registerTenant(api);
   doc = (await api.http().get('/api/openapi.json').expect(200)).body;
   const asAdmin = bearer(tenant.admin.accessToken);
-  const created = async (statuses: number[], req: ReturnType<ReturnType<TestApi['http']>['post']>) => {
-    const res = await req.set(asAdmin);
+  const created = async (statuses: number[], req: ReturnType<ReturnType<TestApi['http']>['post']>, auth = asAdmin) => {
+    const res = await req.set(auth);
     expect(statuses).toContain(res.status);
     return res.body.id as string;
   };
@@ -49,7 +51,7 @@ beforeAll(async () => {
     '/api/credit/applications/{id}': await created([201, 202], api.http().post('/api/credit/applications').set('Idempotency-Key', randomUUID()).send(EXAMPLE_APPLICATION)),
     '/api/credit/deny-list/{id}': await created([201], api.http().post('/api/credit/deny-list').send({ country: 'TW', nationalId: 'Q12345678', reason: 'test' })),
     '/api/api-keys/{id}': await created([201], api.http().post('/api/api-keys').send({ name: 'openapi', role: 'client' })),
-    '/api/smoke/{id}': await created([202], api.http().post('/api/smoke').send({ message: 'openapi' })),
+    '/api/smoke/{id}': await created([202], api.http().post('/api/smoke').send({ message: 'openapi' }), bearer(OPERATOR_TOKEN)),
     '/api/accounting/drafts/{id}': await created(
       [201],
       api.http().post('/api/accounting/drafts').send({ accountingDate: '2025-01-31', description: 'openapi', postings: [{ accountCode: '1000', currency: 'EUR', amountMinor: 1 }, { accountCode: '4000', currency: 'EUR', amountMinor: -1 }] }),
@@ -79,6 +81,9 @@ function concrete(template: string, raw?: string): string {
   if (!base) throw new Error(`no existing resource for ${template}: create one in beforeAll`);
   return template.replace(/\{[^}]+\}/, existing[base]!);
 }
+
+/** A credential that may call the operation: a platform operator's for operator-only routes, else the tenant admin's. */
+const callerOf = (op: Operation) => bearer(op['x-platform-operator'] && !op['x-permission'] ? OPERATOR_TOKEN : tenant.admin.accessToken);
 
 /** Valid values for the headers an operation requires, so that only the body can be what is refused. */
 function requiredHeaders(op: Operation): Record<string, string> {
@@ -137,7 +142,7 @@ describe('every documented route', () => {
     expect(withBodies().length).toBeGreaterThanOrEqual(7);
     for (const { path: p, method, op } of withBodies()) {
       const url = concrete(p);
-      const res = await api.http()[method](url).set(bearer(tenant.admin.accessToken)).set(requiredHeaders(op)).send({ unexpected: true });
+      const res = await api.http()[method](url).set(callerOf(op)).set(requiredHeaders(op)).send({ unexpected: true });
       const errors = expectValidationProblem(res, url, `${method} ${p} with an unknown field`);
       expect(op.responses).toHaveProperty('400');
       expect(errors).toContainEqual({ path: 'body', message: expect.stringContaining('"unexpected"') });
@@ -149,7 +154,7 @@ describe('every documented route', () => {
   it('answers a JSON array where an object belongs with 400 naming the body', async () => {
     for (const { path: p, method, op } of withBodies()) {
       const url = concrete(p);
-      const res = await api.http()[method](url).set(bearer(tenant.admin.accessToken)).set(requiredHeaders(op)).send([]);
+      const res = await api.http()[method](url).set(callerOf(op)).set(requiredHeaders(op)).send([]);
       expect(expectValidationProblem(res, url, `${method} ${p} with an array`)).toEqual([{ path: 'body', message: expect.stringContaining('expected object') }]);
     }
   });
@@ -161,7 +166,7 @@ describe('every documented route', () => {
       const res = await api
         .http()
         [method](url)
-        .set(bearer(tenant.admin.accessToken))
+        .set(callerOf(op))
         .set(requiredHeaders(op))
         .send({ [field]: wrongTypeFor(schema.type) });
       const errors = expectValidationProblem(res, url, `${method} ${p} with ${field} of the wrong type`);
@@ -174,7 +179,7 @@ describe('every documented route', () => {
     expect(withParams.length).toBeGreaterThanOrEqual(3);
     for (const { path: p, method, op } of withParams) {
       const url = concrete(p, '1%27%20OR%201%3D1--');
-      const res = await api.http()[method](url).set(bearer(tenant.admin.accessToken)).set(requiredHeaders(op)).send(method === 'get' || method === 'delete' ? undefined : {});
+      const res = await api.http()[method](url).set(callerOf(op)).set(requiredHeaders(op)).send(method === 'get' || method === 'delete' ? undefined : {});
       const errors = expectValidationProblem(res, url, `${method} ${p} with a hostile path parameter`);
       const names = op.parameters.filter((prm) => prm.in === 'path').map((prm) => `params.${prm.name}`);
       expect(errors.map((e) => e.path)).toEqual(names);

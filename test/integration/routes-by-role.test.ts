@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { apiRoutes } from '../../api/app';
 import { buildRouter, type AnyRoute } from '../../api/routing';
 import { ROLES, type Role } from '../../core/identity/rbac';
-import { bearer, PASSWORD, registerTenant, startApi, userWithRole, type RegisteredTenant, type TestApi } from '../support/api';
+import { bearer, OPERATOR_TOKEN, PASSWORD, registerTenant, startApi, userWithRole, type RegisteredTenant, type TestApi } from '../support/api';
 
 const everyone: Role[] = ['admin', 'finance', 'ops', 'underwriter', 'client'];
 
@@ -64,12 +64,16 @@ const MAY_CALL: Record<string, Role[]> = {
   'GET /api/accounting/reports/accounts/:id/ledger': ['admin', 'finance'],
   'GET /api/accounting/reports/journal': ['admin', 'finance'],
   'GET /api/accounting/reports/journal.csv': ['admin', 'finance'],
-  // Operating the platform: the smoke probe and the payload codec.
-  'POST /api/smoke': ['admin', 'ops'],
-  'GET /api/smoke/:id': ['admin', 'ops'],
+  // Operating the platform: the smoke probe is the platform operators' alone; a tenant's admin and ops decode their
+  // own tenant's payloads.
+  'POST /api/smoke': [],
+  'GET /api/smoke/:id': [],
   'POST /api/codec/decode': ['admin', 'ops'],
   'POST /api/codec/encode': ['admin', 'ops'],
 };
+
+/** What a platform operator (configured, no tenant) may call; every other protected route answers it 403. */
+const OPERATOR_MAY_CALL = ['POST /api/smoke', 'GET /api/smoke/:id', 'POST /api/codec/decode', 'POST /api/codec/encode'];
 
 let api: TestApi;
 let tenant: RegisteredTenant;
@@ -119,6 +123,17 @@ describe('every protected route, for every role', () => {
           : res.status === 403 && res.body.type === 'urn:finflow:problem:forbidden';
         if (!ok) mismatches.push(`${routeKey(route)} as ${role}: ${res.status} (${allowed.includes(role) ? 'should be allowed' : 'should be 403'})`);
       }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('lets a platform operator call only the routes of the platform, and answers 403 on every tenant route', async () => {
+    const mismatches: string[] = [];
+    for (const route of protectedRoutes()) {
+      const allowed = OPERATOR_MAY_CALL.includes(routeKey(route));
+      const res = await api.http()[route.method](concretePath(route)).set(bearer(OPERATOR_TOKEN)).send(route.example?.body ?? undefined);
+      const ok = allowed ? ![401, 403].includes(res.status) && res.status < 500 : res.status === 403 && res.body.type === 'urn:finflow:problem:forbidden';
+      if (!ok) mismatches.push(`${routeKey(route)} as an operator: ${res.status} (${allowed ? 'should be allowed' : 'should be 403'})`);
     }
     expect(mismatches).toEqual([]);
   });

@@ -2,7 +2,7 @@
  * A real API for tests: createApp over real clients (Postgres, Redis, Temporal...), driven through supertest,
  * plus helpers that register tenants and produce a credential for every role the way a customer would.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import request, { type Response } from 'supertest';
 import type Koa from 'koa';
 import { createApp } from '../../api/app';
@@ -21,8 +21,12 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
+/** A platform operator's token, known to every API startApi builds (unless PLATFORM_OPERATORS is overridden). */
+export const OPERATOR_TOKEN = `ffo_${randomBytes(32).toString('base64url')}`;
+const operators = `test-operator:${createHash('sha256').update(OPERATOR_TOKEN).digest('hex')}`;
+
 export function startApi(overrides: NodeJS.ProcessEnv = {}): TestApi {
-  const deps = createApiDeps(testConfig(overrides), createLogger({ level: 'silent', service: 'test' }));
+  const deps = createApiDeps(testConfig({ PLATFORM_OPERATORS: operators, ...overrides }), createLogger({ level: 'silent', service: 'test' }));
   const app = createApp(deps);
   const server = app.listen(0, '127.0.0.1');
   return {

@@ -61,6 +61,7 @@ export default async function globalSetup(): Promise<void> {
     // The suite makes many requests from 127.0.0.1; the rate-limit test builds its own app with the default.
     RATE_LIMIT_IP_PER_MINUTE: '1000000',
     RATE_LIMIT_TENANT_PER_MINUTE: '1000000',
+    SMOKE_STARTS_PER_MINUTE: '1000000',
     ...generateLocalSecrets(),
   });
 }

@@ -3,7 +3,7 @@
  * starts with no configuration and keeps decrypting its own Temporal history across restarts. Production passes
  * real keys through the environment; nothing here is ever committed.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -11,7 +11,12 @@ import path from 'node:path';
 export function generateLocalSecrets(): Record<string, string> {
   const keyId = `local-${new Date().toISOString().slice(0, 10)}`;
   const jwtKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64');
+  const operatorToken = `ffo_${randomBytes(32).toString('base64url')}`;
   return {
+    // A platform operator for this clone (the smoke probe, any tenant's payloads): FinFlow reads only the hash;
+    // the token is kept beside it for the README's curl examples.
+    PLATFORM_OPERATORS: `local:${createHash('sha256').update(operatorToken).digest('hex')}`,
+    FINFLOW_OPERATOR_TOKEN: operatorToken,
     PAYLOAD_ENCRYPTION_KEYS: `${keyId}:${randomBytes(32).toString('base64')}`,
     PAYLOAD_ENCRYPTION_KEY_ID: keyId,
     AUTH_JWT_KEYS: `${keyId}:${jwtKey}`,
