@@ -13,6 +13,8 @@ import { REFUND_FAILURES } from '../../workflows/payments/refund.contract';
 import { ProviderError, type PaymentProvider } from './provider/port';
 
 export const REFUND_REJECTED = REFUND_FAILURES.rejected;
+/** A refund run again after it ended (succeeded or failed): refused before anything moves. */
+const REFUND_ENDED = 'RefundEnded';
 
 export interface RefundRequest {
   refundId: string;
@@ -30,8 +32,11 @@ export function createRefundActivities({ db, provider }: { db: Pool; provider: P
         // The payment row first: a second attempt of this reservation (a retry while the first still runs) waits for
         // the first, then finds its refund row, instead of reserving the amount a second time and being refused.
         const payment = await tx.query<{ currency: Currency; provider_ref: string | null }>('SELECT currency, provider_ref FROM payments WHERE id = $1 FOR UPDATE', [input.paymentId]);
-        const existing = await tx.query('SELECT 1 FROM payment_refunds WHERE id = $1', [input.refundId]);
+        const existing = await tx.query<{ status: string }>('SELECT status FROM payment_refunds WHERE id = $1', [input.refundId]);
         if (!payment.rows[0]) throw ApplicationFailure.nonRetryable(`no payment ${input.paymentId}`, REFUND_REJECTED);
+        // A run of a refund that already ended (its workflow's history gone, so REJECT_DUPLICATE let it start): the
+        // refund is over, its reservation released or its money paid out. Nothing may reach the provider again.
+        if (existing.rows[0] && existing.rows[0].status !== 'pending') throw ApplicationFailure.nonRetryable(`refund ${input.refundId} already ${existing.rows[0].status}`, REFUND_ENDED);
         if (existing.rowCount) return { currency: payment.rows[0].currency, providerRef: payment.rows[0].provider_ref! };
         const reserved = await tx.query(
           `UPDATE payments SET amount_refunded_minor = amount_refunded_minor + $2, updated_at = now()

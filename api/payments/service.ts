@@ -100,7 +100,18 @@ export class PaymentsService {
       });
       return id;
     });
-    await this.ensureStarted(tenantId, paymentId, body);
+    // The row is the truth, not Temporal's memory of the saga: a saga is started (or joined) only for a payment that
+    // has not moved yet, and only while Temporal still remembers any saga that ran for it (well inside the
+    // namespace's retention), so REJECT_DUPLICATE refuses to run a closed saga again. A final payment is answered as it is.
+    const row = await withTenant(this.deps.db, tenantId, async (tx) =>
+      (
+        await tx.query<{ status: string; startable: boolean }>(
+          'SELECT status, created_at > now() - make_interval(hours => $2) AS startable FROM payments WHERE id = $1',
+          [paymentId, this.deps.config.PAYMENT_SAGA_START_WINDOW_HOURS],
+        )
+      ).rows[0]!,
+    );
+    if (row.status === 'pending' && row.startable) await this.ensureStarted(tenantId, paymentId, body);
     const { value: payment, settled: done } = await readUntilSettled(() => this.get(principal, paymentId), settled, this.deps.config.PAYMENT_SYNC_WAIT_MS);
     return { payment, settled: done };
   }
@@ -190,8 +201,9 @@ export class PaymentsService {
       ).rows[0]!,
     );
     const amountMinor = Number(claimed.amount_minor);
-    // Done already: answer from the books, never run the refund again (provider keys do not live forever).
-    if (claimed.status === 'succeeded') return { refundId, amountMinor, status: 'succeeded', settled: true };
+    // Done already, paid out or not: answer from the books, never run the refund again (provider keys do not live
+    // forever, nor does the workflow's history: REJECT_DUPLICATE cannot refuse a run Temporal has forgotten).
+    if (claimed.status === 'succeeded' || claimed.status === 'failed') return { refundId, amountMinor, status: claimed.status, settled: true };
     const handle = await this.deps.temporal.workflow
       .start(REFUND_WORKFLOW_TYPE, {
         workflowId: refundWorkflowId(principal.tenantId, refundId),
@@ -206,10 +218,11 @@ export class PaymentsService {
         throw err;
       });
     try {
+      let waited: NodeJS.Timeout | undefined;
       const result = await Promise.race([
         handle.result() as Promise<RefundResult>,
-        new Promise<undefined>((r) => setTimeout(() => r(undefined), this.deps.config.PAYMENT_SYNC_WAIT_MS)),
-      ]);
+        new Promise<undefined>((r) => (waited = setTimeout(() => r(undefined), this.deps.config.PAYMENT_SYNC_WAIT_MS))),
+      ]).finally(() => clearTimeout(waited));
       if (result?.status === 'rejected' && result.failure?.reason === REFUND_FAILURES.rejected) {
         throw new DomainError('unprocessable-entity', 'The refund exceeds what is left to refund on this payment');
       }

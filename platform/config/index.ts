@@ -123,6 +123,11 @@ const fields = z.object({
     COMPLIANCE_WINDOW_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24),
     /** How long POST /api/payments waits for the saga's decision before answering 202. */
     PAYMENT_SYNC_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(3000),
+    /**
+     * A pending payment's saga is started (by a repeated request, or the reconciler) only this long after the payment
+     * was created: well inside the namespace's retention (7 days), so Temporal still remembers any saga that ran.
+     */
+    PAYMENT_SAGA_START_WINDOW_HOURS: z.coerce.number().int().min(1).max(6 * 24).default(24),
 
     /** The credit scorecard (ONNX, with contributions.json beside it); default: the committed models/credit/artifacts. */
     CREDIT_MODEL_PATH: z.string().min(1).optional(),
