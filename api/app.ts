@@ -14,6 +14,7 @@ import type { SessionStore } from '../platform/auth/sessions';
 import type { Config } from '../platform/config';
 import type { DependencyName, Probe } from '../platform/health/checks';
 import type { Logger } from '../platform/logger';
+import { LoginThrottle } from '../platform/auth/login-throttle';
 import { OperatorTokens } from '../platform/auth/operators';
 import { createPayloadCodec } from '../platform/temporal/client';
 import { accountingRoutes } from './accounting/routes';
@@ -28,7 +29,7 @@ import { paymentRoutes } from './payments/routes';
 import { PaymentsService } from './payments/service';
 import { jsonBody } from './middleware/json-body';
 import { problemDetails } from './middleware/problem';
-import { rateLimit } from './middleware/rate-limit';
+import { rateLimit, type Limit } from './middleware/rate-limit';
 import { requestId } from './middleware/request-id';
 import { securityHeaders } from './middleware/security-headers';
 import { codecRoutes } from './routes/codec';
@@ -50,7 +51,21 @@ export interface ApiDeps {
 
 /** Every route of the API, in one list: mounted, documented and walked by the route-by-role test. */
 export function apiRoutes(deps: ApiDeps): AnyRoute[] {
-  const identity = new IdentityService({ db: deps.db, jwt: deps.jwt, sessions: deps.sessions, config: deps.config });
+  const loginThrottle = new LoginThrottle(deps.redis, deps.config.REDIS_KEY_PREFIX, {
+    freeAttempts: deps.config.AUTH_LOGIN_FREE_ATTEMPTS,
+    backoffSeconds: deps.config.AUTH_LOGIN_BACKOFF_SECONDS,
+    maxBackoffSeconds: deps.config.AUTH_LOGIN_MAX_BACKOFF_SECONDS,
+  });
+  const identity = new IdentityService({ db: deps.db, jwt: deps.jwt, sessions: deps.sessions, config: deps.config, loginThrottle });
+  const registrations: Limit = {
+    redis: deps.redis,
+    prefix: deps.config.REDIS_KEY_PREFIX,
+    scope: 'registration',
+    limit: deps.config.RATE_LIMIT_REGISTRATIONS_PER_HOUR,
+    windowSeconds: 3600,
+    per: 'from this address',
+    addHeaders: true,
+  };
   // Unencrypted payloads sent to the endpoint come back as they are: nothing is revealed by that.
   const codec = createPayloadCodec(deps.config, { allowUnencrypted: true });
   const payments = new PaymentsService({ db: deps.db, temporal: deps.temporal, config: deps.config });
@@ -58,7 +73,7 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
   const accounting = new AccountingService({ db: deps.db });
   const routes: AnyRoute[] = [
     ...healthRoutes(deps.probes),
-    ...identityRoutes(identity, deps.jwt),
+    ...identityRoutes(identity, deps.jwt, { registrations }),
     ...paymentRoutes(payments),
     ...creditRoutes(credit),
     ...accountingRoutes(accounting),
@@ -72,7 +87,9 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
 
 export function createApp(deps: ApiDeps, routes: AnyRoute[] = apiRoutes(deps)): Koa {
   const { config } = deps;
-  const app = new Koa({ proxy: config.TRUST_PROXY });
+  // ctx.ip: the address the outermost trusted proxy saw (Koa reads the last `hops` entries of X-Forwarded-For).
+  const hops = config.TRUST_PROXY_HOPS ?? (config.TRUST_PROXY ? 1 : 0);
+  const app = new Koa({ proxy: hops > 0, maxIpsCount: hops });
   app.silent = true; // errors are logged once, by the problem middleware
   const router = buildRouter(routes);
 

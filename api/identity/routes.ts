@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DomainError } from '../errors';
+import { limitBy, type Limit } from '../middleware/rate-limit';
 import { route, type AnyRoute } from '../routing';
 import type { JwtKeySet } from '../../platform/auth/jwt';
 import * as s from './schemas';
@@ -7,7 +9,7 @@ import type { IdentityService } from './service';
 const TAG = 'identity';
 const password = 'correct horse battery staple';
 
-export function identityRoutes(identity: IdentityService, jwt: JwtKeySet): AnyRoute[] {
+export function identityRoutes(identity: IdentityService, jwt: JwtKeySet, limits: { registrations: Limit }): AnyRoute[] {
   return [
     route({
       method: 'post',
@@ -19,6 +21,7 @@ export function identityRoutes(identity: IdentityService, jwt: JwtKeySet): AnyRo
       example: { body: { organisation: { name: 'Acme Ltd', slug: 'acme', defaultCurrency: 'EUR' }, admin: { email: 'ada@acme.test', password, displayName: 'Ada' } } },
       responses: { 201: { description: 'Registered', schema: s.registerResponse }, 409: { description: 'Slug or email already registered', schema: null } },
       async handler(ctx, { body }) {
+        await limitBy(ctx, limits.registrations, ctx.ip);
         ctx.status = 201;
         ctx.body = await identity.register(body);
       },
@@ -31,9 +34,18 @@ export function identityRoutes(identity: IdentityService, jwt: JwtKeySet): AnyRo
       access: 'public',
       body: s.loginBody,
       example: { body: { email: 'ada@acme.test', password } },
-      responses: { 200: { description: 'Tokens', schema: s.tokensResponse }, 401: { description: 'Invalid email or password', schema: null } },
+      responses: {
+        200: { description: 'Tokens', schema: s.tokensResponse },
+        401: { description: 'Invalid email or password', schema: null },
+        429: { description: 'Too many attempts for this account: wait Retry-After seconds', schema: null },
+      },
       async handler(ctx, { body }) {
-        ctx.body = await identity.login(body.email, body.password);
+        try {
+          ctx.body = await identity.login(body.email, body.password);
+        } catch (err) {
+          if (err instanceof DomainError && err.type === 'rate-limited') ctx.set('Retry-After', String(err.extensions.retryAfterSeconds));
+          throw err;
+        }
       },
     }),
     route({

@@ -8,6 +8,7 @@ import type { Pool } from 'pg';
 import type { Role } from '../../core/identity/rbac';
 import { generateApiKey } from '../../platform/auth/api-keys';
 import type { JwtKeySet } from '../../platform/auth/jwt';
+import type { LoginThrottle } from '../../platform/auth/login-throttle';
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../../platform/auth/passwords';
 import type { Session, SessionStore } from '../../platform/auth/sessions';
 import type { Config } from '../../platform/config';
@@ -28,6 +29,7 @@ export interface IdentityDeps {
   jwt: JwtKeySet;
   sessions: SessionStore;
   config: Pick<Config, 'AUTH_ACCESS_TOKEN_TTL_SECONDS' | 'AUTH_INVITATION_TTL_HOURS' | 'AUTH_API_KEY_PEPPER'>;
+  loginThrottle: LoginThrottle;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
@@ -90,6 +92,13 @@ export class IdentityService {
   }
 
   async login(email: string, password: string): Promise<Tokens> {
+    // Counted before the password is checked (unknown emails too): a running wait refuses even the right password.
+    const attempt = await this.deps.loginThrottle.attempt(email).catch(() => {
+      throw new DomainError('dependency-unavailable', 'Logging in is temporarily unavailable; retry shortly');
+    });
+    if (!attempt.allowed) {
+      throw new DomainError('rate-limited', 'Too many login attempts for this account; wait before trying again', { retryAfterSeconds: attempt.retryAfterSeconds });
+    }
     const user = await inTransaction(this.deps.db, async (tx) => {
       await tx.query("SELECT set_config('finflow.login_email', $1, true)", [email]);
       const { rows } = await tx.query<{ id: string; tenant_id: string; role: Role; password_hash: string; status: string }>(
@@ -105,6 +114,7 @@ export class IdentityService {
     if (!(await verifyPassword(password, user.password_hash)) || user.status !== 'active') {
       throw new DomainError('unauthenticated', 'Invalid email or password');
     }
+    await this.deps.loginThrottle.succeeded(email);
     return this.startSession({ userId: user.id, tenantId: user.tenant_id, role: user.role });
   }
 

@@ -161,8 +161,20 @@ const fields = z.object({
     RATE_LIMIT_TENANT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1000),
     /** Smoke probe starts per minute, platform-wide (operators only; each start is a workflow). */
     SMOKE_STARTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(10),
-    /** Behind a load balancer: take the client IP from X-Forwarded-For. Off by default (it is spoofable). */
+    /**
+     * How many proxies in front of the API append to X-Forwarded-For (a load balancer: 1; a CDN before it: 2). The
+     * client address is the one the outermost of them saw; whatever the client wrote before it is ignored. 0 (the
+     * default): the socket's address, the header is not read. Only right if the API cannot be reached around them.
+     */
+    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).optional(),
+    /** Former switch: true means TRUST_PROXY_HOPS=1 when that is unset. */
     TRUST_PROXY: bool.default(false),
+    /** Organisations registered per client address per hour. */
+    RATE_LIMIT_REGISTRATIONS_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(10),
+    /** Login attempts in a row per account; the last of them and each after it start a doubling wait (1 s, 2 s, 4 s...). */
+    AUTH_LOGIN_FREE_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+    AUTH_LOGIN_BACKOFF_SECONDS: z.coerce.number().int().min(1).max(3600).default(1),
+    AUTH_LOGIN_MAX_BACKOFF_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(900),
     /** Origins allowed to call the API from a browser; CORS is off when unset. */
     CORS_ORIGINS: csv.optional(),
     API_BODY_LIMIT_KB: z.coerce.number().int().min(1).max(10_240).default(100),

@@ -62,6 +62,7 @@ export default async function globalSetup(): Promise<void> {
     RATE_LIMIT_IP_PER_MINUTE: '1000000',
     RATE_LIMIT_TENANT_PER_MINUTE: '1000000',
     SMOKE_STARTS_PER_MINUTE: '1000000',
+    RATE_LIMIT_REGISTRATIONS_PER_HOUR: '1000000',
     ...generateLocalSecrets(),
   });
 }
