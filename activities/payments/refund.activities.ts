@@ -8,7 +8,7 @@ import type { Pool } from 'pg';
 import type { Currency } from '../../core/money';
 import { withTenant } from '../../platform/db/pool';
 import { deterministicUuid } from '../../platform/ids';
-import { postJournalEntry } from '../../platform/ledger';
+import { postIntoOpenPeriod } from '../../platform/ledger';
 import { REFUND_FAILURES } from '../../workflows/payments/refund.contract';
 import { ProviderError, type PaymentProvider } from './provider/port';
 
@@ -79,11 +79,14 @@ export function createRefundActivities({ db, provider }: { db: Pool; provider: P
       });
     },
 
-    /** `effectiveAt` comes from the workflow: a retry after the entry committed posts the same entry again. */
+    /**
+     * `effectiveAt` comes from the workflow: a retry after the entry committed posts the same entry again. The
+     * provider has paid the money back, so a closed period cannot refuse it: it goes into the first open period.
+     */
     async postRefundEntry(input: RefundRequest & { workflowId: string; currency: Currency; providerRefundRef: string; effectiveAt: string }): Promise<string> {
       const entryId = deterministicUuid(input.workflowId, 'refund-entry');
       await withTenant(db, input.tenantId, async (tx) => {
-        await postJournalEntry(tx, {
+        await postIntoOpenPeriod(tx, {
           id: entryId,
           tenantId: input.tenantId,
           effectiveAt: new Date(input.effectiveAt),

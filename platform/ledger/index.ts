@@ -68,7 +68,19 @@ async function resolveAccount(tx: PoolClient, ref: AccountRef): Promise<string> 
 
 export type PostResult = 'posted' | 'already-posted';
 
-async function ledgerPost(tx: PoolClient, body: Record<string, unknown>): Promise<PostResult> {
+/** What `ledger_post(jsonb)` takes (migrations/*_ledger-v2.sql). */
+interface LedgerPostBody {
+  id: string;
+  effectiveAt: string;
+  description: string;
+  source: { type: string; id: string };
+  kind: EntryKind;
+  createdBy?: string;
+  reverses?: string;
+  postings?: Record<string, unknown>[];
+}
+
+async function ledgerPost(tx: PoolClient, body: LedgerPostBody): Promise<PostResult> {
   const { rows } = await tx.query<{ r: { status: PostResult } }>('SELECT ledger_post($1::jsonb) AS r', [JSON.stringify(body)]).catch(translate);
   return rows[0]!.r.status;
 }
@@ -78,7 +90,11 @@ async function ledgerPost(tx: PoolClient, body: Record<string, unknown>): Promis
  * exists (a retried step); the same id with other content is a `conflicting-entry`.
  */
 export async function postJournalEntry(tx: PoolClient, entry: JournalEntryInput): Promise<PostResult> {
-  return ledgerPost(tx, {
+  return ledgerPost(tx, entryBody(entry));
+}
+
+function entryBody(entry: JournalEntryInput): LedgerPostBody {
+  return {
     id: entry.id,
     effectiveAt: entry.effectiveAt.toISOString(),
     description: entry.description,
@@ -90,15 +106,73 @@ export async function postJournalEntry(tx: PoolClient, entry: JournalEntryInput)
       currency: p.amount.currency,
       amountMinor: p.amount.amountMinor,
     })),
-  });
+  };
+}
+
+const MOVED_SAVEPOINT = 'ledger_post_into_open_period';
+
+/**
+ * Posts an entry for money that has already moved (a charge captured, a refund paid out, a compensation): the books
+ * must say so whatever the periods say. If the entry's accounting date lies in a closed (or locked) period, it is
+ * posted at the start of the first open period after it instead, its own date kept in the description; it never
+ * fails for the period, and never waits forever for a reopening.
+ *
+ * Deterministic under retries: the entry's id and date come from the workflow, and a moved date is decided once, by
+ * the attempt that posts it. A retry (the worker died after the commit) finds that entry under its id and posts it
+ * again exactly as it stands, "already posted", even if more periods closed meanwhile.
+ */
+export async function postIntoOpenPeriod(tx: PoolClient, entry: JournalEntryInput): Promise<PostResult> {
+  return postMovingOutOfClosedPeriods(tx, entryBody(entry));
+}
+
+/** reverseJournalEntry for a compensation: into the first open period when the reversal's own date is closed. */
+export async function reverseIntoOpenPeriod(tx: PoolClient, input: ReversalInput): Promise<PostResult> {
+  return postMovingOutOfClosedPeriods(tx, reversalBody(input));
+}
+
+async function postMovingOutOfClosedPeriods(tx: PoolClient, body: LedgerPostBody): Promise<PostResult> {
+  const { rows } = await tx.query<{ day: string; open_day: string | null; open_at: Date | null }>(
+    `WITH d AS (SELECT ($1::timestamptz AT TIME ZONE tn.time_zone)::date AS day, tn.time_zone FROM tenants tn WHERE tn.id = current_tenant_id()),
+          t AS (SELECT d.*, coalesce(
+                  (SELECT min(period_start) FROM accounting_periods WHERE status = 'open' AND period_start > d.day),
+                  (SELECT max(period_end) + 1 FROM accounting_periods WHERE status <> 'open')) AS open_day FROM d)
+     SELECT to_char(day, 'YYYY-MM-DD') AS day, to_char(open_day, 'YYYY-MM-DD') AS open_day, open_day::timestamp AT TIME ZONE time_zone AS open_at FROM t`,
+    [body.effectiveAt],
+  );
+  const at = rows[0];
+  if (!at) throw new LedgerError('invalid-entry', 'no tenant in scope');
+  const moved = { ...body, description: `${body.description} (dated ${at.day}: that period is closed)` };
+  const prior = await tx.query<{ effective_at: Date; description: string }>('SELECT effective_at, description FROM journal_entries WHERE id = $1', [body.id]);
+  if (prior.rows[0]?.description === moved.description) return ledgerPost(tx, { ...moved, effectiveAt: prior.rows[0].effective_at.toISOString() });
+  await tx.query(`SAVEPOINT ${MOVED_SAVEPOINT}`);
+  try {
+    const result = await ledgerPost(tx, body);
+    await tx.query(`RELEASE SAVEPOINT ${MOVED_SAVEPOINT}`);
+    return result;
+  } catch (err) {
+    if (!(err instanceof LedgerError && err.code === 'closed-period') || !at.open_at) throw err;
+    await tx.query(`ROLLBACK TO SAVEPOINT ${MOVED_SAVEPOINT}`);
+  }
+  return ledgerPost(tx, { ...moved, effectiveAt: at.open_at.toISOString() });
 }
 
 /** Posts the exact mirror of an entry (built by the database). Idempotent by `id`; an entry is reversed only once. */
-export async function reverseJournalEntry(
-  tx: PoolClient,
-  input: { id: string; tenantId: string; entryId: string; effectiveAt: Date; description: string; source: { type: string; id: string }; createdBy?: string },
-): Promise<PostResult> {
-  return ledgerPost(tx, {
+export async function reverseJournalEntry(tx: PoolClient, input: ReversalInput): Promise<PostResult> {
+  return ledgerPost(tx, reversalBody(input));
+}
+
+export interface ReversalInput {
+  id: string;
+  tenantId: string;
+  entryId: string;
+  effectiveAt: Date;
+  description: string;
+  source: { type: string; id: string };
+  createdBy?: string;
+}
+
+function reversalBody(input: ReversalInput): LedgerPostBody {
+  return {
     id: input.id,
     effectiveAt: input.effectiveAt.toISOString(),
     description: input.description,
@@ -106,7 +180,7 @@ export async function reverseJournalEntry(
     kind: 'reversal',
     reverses: input.entryId,
     createdBy: input.createdBy,
-  });
+  };
 }
 
 export type PeriodStatus = 'open' | 'locked' | 'closed';
