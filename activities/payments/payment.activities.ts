@@ -10,7 +10,7 @@ import { withTenant } from '../../platform/db/pool';
 import { appendToOutbox, ONCE } from '../../platform/events/outbox';
 import { failpoint } from '../../platform/failpoints';
 import { deterministicUuid } from '../../platform/ids';
-import { LedgerError, placeHold, postJournalEntry, reverseJournalEntry, settleHold } from '../../platform/ledger';
+import { LedgerError, placeHold, postIntoOpenPeriod, reverseIntoOpenPeriod, settleHold } from '../../platform/ledger';
 import { paymentPartitionKey, type PaymentInput } from '../../workflows/payments/payment.contract';
 import { ProviderError, type PaymentProvider, type ProviderIntent } from './provider/port';
 
@@ -172,13 +172,14 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
 
     /**
      * `effectiveAt` comes from the workflow: a retry after the entry committed (a worker died before reporting it)
-     * must post the very same entry, which the ledger answers with "already posted" instead of a conflict.
+     * must post the very same entry, which the ledger answers with "already posted" instead of a conflict. The card
+     * is charged: a closed period cannot refuse the entry, it goes into the first open period (as does a reversal).
      */
     async postPaymentEntry(input: { tenantId: string; paymentId: string; workflowId: string; amountMinor: number; currency: Currency; effectiveAt: string; invoiceRef?: string }): Promise<string> {
       const id = deterministicUuid(input.workflowId, 'capture-entry');
       await ledgerStep(() =>
         withTenant(db, input.tenantId, (tx) =>
-          postJournalEntry(tx, {
+          postIntoOpenPeriod(tx, {
             id,
             tenantId: input.tenantId,
             effectiveAt: new Date(input.effectiveAt),
@@ -196,7 +197,7 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
 
     async reversePaymentEntry(input: { tenantId: string; paymentId: string; workflowId: string; entryId: string; effectiveAt: string }): Promise<void> {
       await withTenant(db, input.tenantId, (tx) =>
-        reverseJournalEntry(tx, {
+        reverseIntoOpenPeriod(tx, {
           id: deterministicUuid(input.workflowId, 'capture-entry-reversal'),
           tenantId: input.tenantId,
           entryId: input.entryId,
