@@ -3,7 +3,7 @@
  * stripe-mock sandbox provider (through the Stripe SDK) and the fault-injecting wrapper around it.
  */
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, Client, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createPaymentActivities, createRefundActivities, FaultInjectingProvider, StripeMockSandboxProvider, stripeClient, type PaymentActivities } from '../../../activities/payments';
@@ -37,9 +37,17 @@ let db: Pool;
 let workflowBundle: WorkflowBundleWithSourceMap;
 let provider: FaultInjectingProvider;
 let tenantId: string;
+/**
+ * The same test server without time skipping, for tests that need no timer. Waiting on a result through env.client
+ * lets the server skip time whenever nothing holds it, and an activity task queued but not yet picked up (a loaded
+ * machine) does not: the server then skips straight to the workflow's own deadline. Seen once under load: a refund
+ * "timed out" after ten skipped years with its activity still waiting for a worker slot.
+ */
+let realTime: Client;
 
 beforeAll(async () => {
   [env, workflowBundle] = await Promise.all([timeSkippingEnv(cfg), bundle(require.resolve('../../../workflows/payments'))]);
+  realTime = new Client({ connection: env.connection, namespace: env.namespace, dataConverter: createDataConverter(cfg) });
   db = createPool(cfg.DATABASE_URL, 6);
   provider = new FaultInjectingProvider(new StripeMockSandboxProvider(stripeClient({ mockUrl: cfg.STRIPE_MOCK_URL }), db));
   tenantId = await createTenant(db);
@@ -423,9 +431,11 @@ describe('PaymentSaga', () => {
   });
 
   describe('refunds', () => {
-    const refund = (q: string, paymentId: string, amountMinor: number) => {
+    /** Refunds need no timer: they run in real time (see `realTime`), paid when their workflow completes. */
+    const paid = async (input: PaymentInput, q: string) => realTime.workflow.getHandle((await start(input, q)).workflowId).result();
+    const refund = (q: string, paymentId: string, amountMinor: number, clock: Client = realTime) => {
       const refundId = randomUUID();
-      return env.client.workflow.execute(RefundWorkflow, {
+      return clock.workflow.execute(RefundWorkflow, {
         workflowId: refundWorkflowId(tenantId, refundId),
         taskQueue: q,
         args: [{ refundId, tenantId, paymentId, amountMinor, idempotencyKey: refundId }],
@@ -438,7 +448,7 @@ describe('PaymentSaga', () => {
       const input = paymentInput({ amountMinor: 1000 });
       const before = await clearing();
       await withWorker(async (q) => {
-        await (await start(input, q)).result();
+        await paid(input, q);
         expect((await refund(q, input.paymentId, 300)).status).toBe('succeeded');
         expect((await refund(q, input.paymentId, 700)).status).toBe('succeeded');
       });
@@ -450,7 +460,7 @@ describe('PaymentSaga', () => {
     it('refuses a refund beyond what was captured with a rejected result, touching nothing', async () => {
       const input = paymentInput({ amountMinor: 1000 });
       const result = await withWorker(async (q) => {
-        await (await start(input, q)).result();
+        await paid(input, q);
         await refund(q, input.paymentId, 600);
         return refund(q, input.paymentId, 401);
       });
@@ -462,7 +472,7 @@ describe('PaymentSaga', () => {
     it('lets only one of two concurrent refunds through when together they exceed the capture', async () => {
       const input = paymentInput({ amountMinor: 1000 });
       const outcomes = await withWorker(async (q) => {
-        await (await start(input, q)).result();
+        await paid(input, q);
         return Promise.all([refund(q, input.paymentId, 600), refund(q, input.paymentId, 600)]);
       });
       expect(outcomes.map((o) => o.status).sort()).toEqual(['rejected', 'succeeded']);
@@ -474,8 +484,8 @@ describe('PaymentSaga', () => {
       const input = paymentInput({ amountMinor: 1000 });
       provider.inject(input.paymentId, { method: 'refund', kind: 'unavailable', times: Infinity });
       const result = await withWorker(async (q) => {
-        await (await start(input, q)).result();
-        return refund(q, input.paymentId, 400);
+        await paid(input, q);
+        return refund(q, input.paymentId, 400, env.client); // six provider attempts with backoff: time skipped
       });
       expect(result).toMatchObject({ status: 'failed', failure: { reason: REFUND_FAILURES.providerFailed } });
       expect(await refunded(input.paymentId)).toBe(0);
