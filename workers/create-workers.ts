@@ -1,9 +1,12 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { NativeConnection, Worker, type WorkerDeploymentOptions, type WorkerOptions } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { StripeMockSandboxProvider, StripeProvider, stripeClient, type PaymentProvider, type RiskPolicy } from '../activities/payments';
 import { CreditScorer, defaultModelPath } from '../activities/credit';
 import type { Config } from '../platform/config';
-import { createDataConverter, taskQueue, temporalConnectionOptions, type TaskQueueName } from '../platform/temporal/client';
+import { createDataConverter, createTemporalClient, taskQueue, temporalConnectionOptions, type TaskQueueName } from '../platform/temporal/client';
 import { TASK_QUEUE_DEFINITIONS, type WorkerDeps } from './task-queues';
 
 /** The payment provider from config: Stripe test mode with a key, else the stripe-mock sandbox. */
@@ -24,16 +27,46 @@ export function riskPolicy(cfg: Config): RiskPolicy {
 
 /**
  * What the given queues' activities need. Serving the credit queue loads the scorecard here, once per process:
- * a model that fails to load throws CreditModelLoadError, and the worker must not start.
+ * a model that fails to load throws CreditModelLoadError, and the worker must not start. The payments queue gets a
+ * Temporal client (connecting on first use) for the saga reconciler; the caller closes it.
  */
 export async function workerDeps(cfg: Config, db: Pool, queues: readonly TaskQueueName[]): Promise<WorkerDeps> {
   const deps: WorkerDeps = { db, provider: paymentProvider(cfg, db), risk: riskPolicy(cfg) };
   if (queues.includes('credit')) deps.scorer = await CreditScorer.load(cfg.CREDIT_MODEL_PATH ?? defaultModelPath());
+  if (queues.includes('payments')) deps.temporal = createTemporalClient(cfg);
   return deps;
 }
 
 export async function connectWorker(cfg: Config): Promise<NativeConnection> {
   return NativeConnection.connect(temporalConnectionOptions(cfg));
+}
+
+/**
+ * The build a worker stamps on the workflow tasks it completes: WORKER_BUILD_ID, else the package version and the
+ * commit of a git checkout (`0.1.0+1d5b836a1b2c`), else `<version>+unknown` (an image built without a build id).
+ */
+export function workerBuildId(cfg: Pick<Config, 'WORKER_BUILD_ID'>): string {
+  if (cfg.WORKER_BUILD_ID) return cfg.WORKER_BUILD_ID;
+  let root = path.resolve(__dirname, '..'); // workers/.. in a checkout; dist/workers/.. has no package.json in the image
+  if (!existsSync(path.join(root, 'package.json'))) root = path.dirname(root);
+  const version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  try {
+    return `${version}+${execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()}`;
+  } catch {
+    return `${version}+unknown`;
+  }
+}
+
+/**
+ * Each task queue is a Worker Deployment of its own (`finflow-<queue>`, as production runs one Deployment per
+ * queue), this process's build one version of it. Always stamped on history; with WORKER_VERSIONING the server also
+ * routes each workflow task to the deployment's current version, and running workflows move to a new current version
+ * on their next task (AUTO_UPGRADE: changes ship behind patched(), proven by the replay tests). README: Shipping a
+ * workflow change.
+ */
+export function workerDeployment(cfg: Pick<Config, 'WORKER_BUILD_ID' | 'WORKER_VERSIONING' | 'TEMPORAL_TASK_QUEUE_PREFIX'>, name: TaskQueueName): WorkerDeploymentOptions {
+  const version = { deploymentName: `finflow-${taskQueue(cfg, name)}`.replaceAll('.', '-'), buildId: workerBuildId(cfg) };
+  return cfg.WORKER_VERSIONING ? { version, useWorkerVersioning: true, defaultVersioningBehavior: 'AUTO_UPGRADE' } : { version, useWorkerVersioning: false };
 }
 
 /** One Worker per task queue, sharing a connection. `overrides` lets tests pass a prebuilt workflow bundle. */
@@ -55,6 +88,7 @@ export async function createWorkers(
         workflowsPath: def.workflowsPath,
         activities: def.activities(deps),
         dataConverter: createDataConverter(cfg),
+        workerDeploymentOptions: workerDeployment(cfg, name),
         ...overrides[name],
       });
     }),

@@ -109,6 +109,13 @@ const fields = z.object({
 
     /** Which task queues this worker process serves (all by default; production runs one deployment per queue). */
     WORKER_TASK_QUEUES: csv.pipe(z.array(z.enum(['platform', 'payments', 'credit']))).default(['platform', 'payments', 'credit']),
+    /**
+     * The build this worker runs, stamped on every workflow task it completes (README: Shipping a workflow change).
+     * Default: the package version and the commit of a git checkout (`0.1.0+1d5b836a1b2c`), else `0.1.0+unknown`.
+     */
+    WORKER_BUILD_ID: z.string().regex(/^[A-Za-z0-9._+-]{1,128}$/, 'only [A-Za-z0-9._+-], at most 128 characters').optional(),
+    /** Worker Versioning: the server routes workflow tasks to the version made current per rollout (needs WORKER_BUILD_ID). */
+    WORKER_VERSIONING: bool.default(false),
 
     /** Risk and AML screening: amounts in minor units of the payment's currency. */
     RISK_MAX_AMOUNT_MINOR: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(100_000_000),
@@ -208,6 +215,9 @@ const schema = fields.superRefine((c, ctx) => {
     }
     if (c.KAFKA_SASL_MECHANISM && !(c.KAFKA_SASL_USERNAME && c.KAFKA_SASL_PASSWORD)) {
       ctx.addIssue({ code: 'custom', path: ['KAFKA_SASL_USERNAME'], message: 'KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD' });
+    }
+    if (c.WORKER_VERSIONING && !c.WORKER_BUILD_ID) {
+      ctx.addIssue({ code: 'custom', path: ['WORKER_BUILD_ID'], message: 'WORKER_VERSIONING needs the build named explicitly (the default is not unique per build)' });
     }
     if (c.CREDIT_APPROVE_BELOW_PD > c.CREDIT_DECLINE_AT_OR_ABOVE_PD) {
       ctx.addIssue({ code: 'custom', path: ['CREDIT_APPROVE_BELOW_PD'], message: 'must not be above CREDIT_DECLINE_AT_OR_ABOVE_PD' });
