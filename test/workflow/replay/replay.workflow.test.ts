@@ -65,6 +65,15 @@ describe('recorded workflow histories', () => {
     expect(Object.keys(TASK_QUEUE_DEFINITIONS).sort()).toEqual([...QUEUES].sort());
   });
 
+  it('include every workflow type each queue’s workers register', () => {
+    for (const queue of QUEUES) {
+      const exported = require(TASK_QUEUE_DEFINITIONS[queue]!.workflowsPath) as Record<string, unknown>;
+      const registered = Object.keys(exported).filter((name) => typeof exported[name] === 'function').sort();
+      const recorded = new Set(EXPECTED[queue].map((branch) => workflowTypeOf(loadHistory(queue, branch))));
+      expect({ queue, types: [...recorded].sort() }).toEqual({ queue, types: registered });
+    }
+  });
+
   it.each(QUEUES)('of the %s task queue replay against today’s workflow code without a determinism error', async (queue) => {
     const histories = EXPECTED[queue].map((branch) => loadHistory(queue, branch));
     const errors = await replayErrors({ workflowsPath: TASK_QUEUE_DEFINITIONS[queue as TaskQueueName]!.workflowsPath, dataConverter, replayName: `replay-${queue}` }, histories);
@@ -91,6 +100,9 @@ interface JsonPayload {
   metadata: { encoding: string };
   data?: string;
 }
+
+const workflowTypeOf = ({ history }: ReturnType<typeof loadHistory>) =>
+  (history as { events?: { workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[] }).events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
 
 /** Every payload anywhere in a history file (JSON: bytes are base64). */
 function payloadsOf(node: unknown, out: JsonPayload[] = []): JsonPayload[] {
