@@ -14,6 +14,7 @@ import type { SessionStore } from '../platform/auth/sessions';
 import type { Config } from '../platform/config';
 import type { DependencyName, Probe } from '../platform/health/checks';
 import type { Logger } from '../platform/logger';
+import { AccountStatus } from '../platform/auth/account-status';
 import { LoginThrottle } from '../platform/auth/login-throttle';
 import { OperatorTokens } from '../platform/auth/operators';
 import { createPayloadCodec } from '../platform/temporal/client';
@@ -56,7 +57,7 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
     backoffSeconds: deps.config.AUTH_LOGIN_BACKOFF_SECONDS,
     maxBackoffSeconds: deps.config.AUTH_LOGIN_MAX_BACKOFF_SECONDS,
   });
-  const identity = new IdentityService({ db: deps.db, jwt: deps.jwt, sessions: deps.sessions, config: deps.config, loginThrottle });
+  const identity = new IdentityService({ db: deps.db, jwt: deps.jwt, sessions: deps.sessions, config: deps.config, loginThrottle, accounts: accountStatus(deps) });
   const registrations: Limit = {
     redis: deps.redis,
     prefix: deps.config.REDIS_KEY_PREFIX,
@@ -85,6 +86,8 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
   return [...routes, ...docs];
 }
 
+const accountStatus = (deps: ApiDeps) => new AccountStatus(deps.redis, deps.db, deps.config.REDIS_KEY_PREFIX, deps.config.AUTH_STATUS_CACHE_SECONDS);
+
 export function createApp(deps: ApiDeps, routes: AnyRoute[] = apiRoutes(deps)): Koa {
   const { config } = deps;
   // ctx.ip: the address the outermost trusted proxy saw (Koa reads the last `hops` entries of X-Forwarded-For).
@@ -105,7 +108,8 @@ export function createApp(deps: ApiDeps, routes: AnyRoute[] = apiRoutes(deps)): 
   app.use(rateLimit({ redis: deps.redis, prefix: config.REDIS_KEY_PREFIX, limit: config.RATE_LIMIT_IP_PER_MINUTE, scope: 'ip', exempt: probes }));
   for (const mw of jsonBody({ limit: `${config.API_BODY_LIMIT_KB}kb` })) app.use(mw);
   const operators = new OperatorTokens(config.PLATFORM_OPERATORS);
-  app.use(authenticate({ db: deps.db, jwt: deps.jwt, sessions: deps.sessions, apiKeyPepper: config.AUTH_API_KEY_PEPPER, operators }));
+  const accounts = accountStatus(deps);
+  app.use(authenticate({ db: deps.db, jwt: deps.jwt, sessions: deps.sessions, apiKeyPepper: config.AUTH_API_KEY_PEPPER, operators, accounts }));
   app.use(rateLimit({ redis: deps.redis, prefix: config.REDIS_KEY_PREFIX, limit: config.RATE_LIMIT_TENANT_PER_MINUTE, scope: 'tenant' }));
   app.use(router.routes());
   app.use(

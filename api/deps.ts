@@ -32,7 +32,7 @@ export function createApiDeps(config: Config, log: Logger): ApiDeps & { close():
     db,
     redis,
     jwt: JwtKeySet.parse(config.AUTH_JWT_KEYS, config.AUTH_JWT_ACTIVE_KID),
-    sessions: new SessionStore(redis, config.REDIS_KEY_PREFIX, config.AUTH_REFRESH_TOKEN_TTL_SECONDS),
+    sessions: new SessionStore(redis, config.REDIS_KEY_PREFIX, config.AUTH_REFRESH_TOKEN_TTL_SECONDS, config.AUTH_SESSION_MAX_AGE_SECONDS),
     probes: {
       temporal: temporalProbe(temporalForProbes, config.TEMPORAL_NAMESPACE),
       postgres: postgresProbe(db),

@@ -173,5 +173,37 @@ export function identityRoutes(identity: IdentityService, jwt: JwtKeySet, limits
         ctx.status = 204;
       },
     }),
+    route({
+      method: 'patch',
+      path: '/api/users/:id',
+      summary: "Change a person's role or status (disable, enable): from their next request; the last active admin stays",
+      tag: TAG,
+      access: { permission: 'users:manage' },
+      params: s.idParams,
+      body: s.updateUserBody,
+      example: { body: { role: 'finance' } },
+      responses: {
+        200: { description: 'The person as changed', schema: s.userResponse },
+        404: { description: 'No such person in this tenant', schema: null },
+        409: { description: 'The change would leave the organisation without an active admin', schema: null },
+      },
+      async handler(ctx, { params, body, principal }) {
+        ctx.body = await identity.updateUser(principal!, params.id, body);
+      },
+    }),
+    route({
+      method: 'patch',
+      path: '/api/platform/tenants/:id',
+      summary: 'Suspend, close or reopen an organisation (platform operators): its people and API keys are refused while it is not active',
+      tag: TAG,
+      access: 'operator',
+      params: s.idParams,
+      body: s.tenantStatusBody,
+      example: { body: { status: 'suspended' } },
+      responses: { 200: { description: 'The new status', schema: s.tenantStatusResponse }, 404: { description: 'No such organisation', schema: null } },
+      async handler(ctx, { params, body }) {
+        ctx.body = await identity.setTenantStatus(params.id, body.status);
+      },
+    }),
   ];
 }

@@ -38,8 +38,24 @@ export const loginBody = z.object({ email, password: z.string().min(1).max(256) 
 export const refreshBody = z.object({ refreshToken: z.string().min(1).max(512) }).strict();
 export const inviteBody = z.object({ email, role: z.enum(ROLES) }).strict();
 export const acceptInvitationBody = z.object({ token: z.string().min(1).max(512), password, displayName }).strict();
-export const createApiKeyBody = z.object({ name: z.string().trim().min(1).max(100), role: z.enum(API_KEY_ROLES) }).strict();
+export const createApiKeyBody = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    role: z.enum(API_KEY_ROLES),
+    /** Refused from this instant on; without it the key lasts until revoked. */
+    expiresAt: z.iso
+      .datetime({ offset: true })
+      .refine((v) => Date.parse(v) > Date.now(), 'must be in the future')
+      .optional(),
+  })
+  .strict();
 export const idParams = z.object({ id: z.string().uuid() }).strict();
+export const updateUserBody = z
+  .object({ role: z.enum(ROLES).optional(), status: z.enum(['active', 'disabled']).optional() })
+  .strict()
+  .refine((b) => b.role !== undefined || b.status !== undefined, 'name a role or a status to change');
+export const tenantStatusBody = z.object({ status: z.enum(['active', 'suspended', 'closed']) }).strict();
+export const tenantStatusResponse = z.object({ id: z.string().uuid(), status: z.enum(['active', 'suspended', 'closed']) });
 
 export const tokensResponse = z.object({
   tokenType: z.literal('Bearer'),
@@ -69,6 +85,7 @@ export const apiKeyResponse = z.object({
   role: z.enum(ROLES),
   prefix: z.string(),
   createdAt: z.string(),
+  expiresAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
 });
 export const createdApiKeyResponse = apiKeyResponse.omit({ revokedAt: true }).extend({ key: z.string() });

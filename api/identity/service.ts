@@ -8,6 +8,7 @@ import type { Pool } from 'pg';
 import type { Role } from '../../core/identity/rbac';
 import { generateApiKey } from '../../platform/auth/api-keys';
 import type { JwtKeySet } from '../../platform/auth/jwt';
+import type { AccountStatus, TenantStatus, UserStatus } from '../../platform/auth/account-status';
 import type { LoginThrottle } from '../../platform/auth/login-throttle';
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../../platform/auth/passwords';
 import type { Session, SessionStore } from '../../platform/auth/sessions';
@@ -30,6 +31,7 @@ export interface IdentityDeps {
   sessions: SessionStore;
   config: Pick<Config, 'AUTH_ACCESS_TOKEN_TTL_SECONDS' | 'AUTH_INVITATION_TTL_HOURS' | 'AUTH_API_KEY_PEPPER'>;
   loginThrottle: LoginThrottle;
+  accounts: AccountStatus;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
@@ -115,6 +117,9 @@ export class IdentityService {
       throw new DomainError('unauthenticated', 'Invalid email or password');
     }
     await this.deps.loginThrottle.succeeded(email);
+    if (!(await this.deps.accounts.load(user.tenant_id, user.id)).tenantActive) {
+      throw new DomainError('unauthenticated', 'The organisation is suspended or closed');
+    }
     return this.startSession({ userId: user.id, tenantId: user.tenant_id, role: user.role });
   }
 
@@ -122,7 +127,15 @@ export class IdentityService {
     const outcome = await this.deps.sessions.refresh(refreshToken);
     if (outcome.kind === 'reused') throw new DomainError('unauthenticated', 'This refresh token was already used; the session is revoked');
     if (outcome.kind === 'invalid') throw new DomainError('unauthenticated', 'The refresh token is invalid or expired');
-    return { ...(await this.accessToken(outcome.session)), refreshToken: outcome.refreshToken };
+    // Read fresh, not from the cache: a disabled person or a suspended organisation gets no new token, and the
+    // session ends; the token carries the person's current role.
+    const { session } = outcome;
+    const standing = await this.deps.accounts.load(session.tenantId, session.userId);
+    if (!standing.tenantActive || !standing.user?.active) {
+      await this.deps.sessions.revoke(session.sid);
+      throw new DomainError('unauthenticated', 'The account is disabled or the organisation is suspended');
+    }
+    return { ...(await this.accessToken({ ...session, role: standing.user.role })), refreshToken: outcome.refreshToken };
   }
 
   async logout(principal: Principal): Promise<void> {
@@ -214,23 +227,33 @@ export class IdentityService {
     return this.startSession(user);
   }
 
-  async createApiKey(principal: Principal, input: { name: string; role: Role }) {
+  async createApiKey(principal: Principal, input: { name: string; role: Role; expiresAt?: string }) {
     if (principal.kind !== 'user') throw new DomainError('forbidden', 'API keys are created by people, not by other keys');
     const key = generateApiKey(this.deps.config.AUTH_API_KEY_PEPPER);
     const id = randomUUID();
     const { rows } = await withTenant(this.deps.db, principal.tenantId, (tx) =>
-      tx.query<{ created_at: Date }>(
-        'INSERT INTO api_keys (id, tenant_id, key_id, secret_hash, name, role, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at',
-        [id, principal.tenantId, key.keyId, key.secretHash, input.name, input.role, principal.userId],
+      tx.query<{ created_at: Date; expires_at: Date | null }>(
+        `INSERT INTO api_keys (id, tenant_id, key_id, secret_hash, name, role, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         RETURNING created_at, expires_at`,
+        [id, principal.tenantId, key.keyId, key.secretHash, input.name, input.role, principal.userId, input.expiresAt ?? null],
       ),
     );
-    return { id, name: input.name, role: input.role, prefix: `ffk_${key.keyId}`, createdAt: rows[0]!.created_at.toISOString(), key: key.plaintext };
+    const row = rows[0]!;
+    return {
+      id,
+      name: input.name,
+      role: input.role,
+      prefix: `ffk_${key.keyId}`,
+      createdAt: row.created_at.toISOString(),
+      expiresAt: row.expires_at?.toISOString() ?? null,
+      key: key.plaintext,
+    };
   }
 
   async listApiKeys(principal: Principal) {
     return withTenant(this.deps.db, principal.tenantId, async (tx) => {
-      const { rows } = await tx.query<{ id: string; key_id: string; name: string; role: Role; created_at: Date; revoked_at: Date | null }>(
-        'SELECT id, key_id, name, role, created_at, revoked_at FROM api_keys ORDER BY created_at, id',
+      const { rows } = await tx.query<{ id: string; key_id: string; name: string; role: Role; created_at: Date; expires_at: Date | null; revoked_at: Date | null }>(
+        'SELECT id, key_id, name, role, created_at, expires_at, revoked_at FROM api_keys ORDER BY created_at, id',
       );
       return rows.map((k) => ({
         id: k.id,
@@ -238,6 +261,7 @@ export class IdentityService {
         role: k.role,
         prefix: `ffk_${k.key_id}`,
         createdAt: k.created_at.toISOString(),
+        expiresAt: k.expires_at?.toISOString() ?? null,
         revokedAt: k.revoked_at?.toISOString() ?? null,
       }));
     });
@@ -248,6 +272,40 @@ export class IdentityService {
       tx.query('UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1', [id]),
     );
     if (!rowCount) throw new DomainError('not-found', `No API key ${id}`);
+  }
+
+  /**
+   * An admin changes a person's role or status. The tenant keeps at least one active admin: the active admins are
+   * locked first (in id order), so two admins demoting each other at once cannot both succeed. The change applies
+   * to the person's current tokens and keys from their next request (the status cache entry is dropped).
+   */
+  async updateUser(principal: Principal, userId: string, change: { role?: Role; status?: UserStatus }) {
+    const user = await withTenant(this.deps.db, principal.tenantId, async (tx) => {
+      const admins = (await tx.query<{ id: string }>("SELECT id FROM users WHERE role = 'admin' AND status = 'active' ORDER BY id FOR UPDATE")).rows.map((r) => r.id);
+      const { rows } = await tx.query<{ id: string; role: Role; status: UserStatus }>('SELECT id, role, status FROM users WHERE id = $1 FOR UPDATE', [userId]);
+      const current = rows[0];
+      if (!current) throw new DomainError('not-found', `No user ${userId}`);
+      const next = { role: change.role ?? current.role, status: change.status ?? current.status };
+      const staysAdmin = next.role === 'admin' && next.status === 'active';
+      if (admins.includes(userId) && !staysAdmin && admins.length === 1) {
+        throw new DomainError('conflict', 'This is the last active admin of the organisation: make another admin first');
+      }
+      const updated = await tx.query<{ id: string; email: string; display_name: string; role: Role; status: string; created_at: Date }>(
+        'UPDATE users SET role = $2, status = $3 WHERE id = $1 RETURNING id, email, display_name, role, status, created_at',
+        [userId, next.role, next.status],
+      );
+      return updated.rows[0]!;
+    });
+    await this.deps.accounts.forgetUser(userId);
+    return { id: user.id, email: user.email, displayName: user.display_name, role: user.role, status: user.status, createdAt: user.created_at.toISOString() };
+  }
+
+  /** A platform operator suspends, closes or reopens an organisation: its people and keys are refused meanwhile. */
+  async setTenantStatus(tenantId: string, status: TenantStatus): Promise<{ id: string; status: TenantStatus }> {
+    const { rowCount } = await withTenant(this.deps.db, tenantId, (tx) => tx.query('UPDATE tenants SET status = $2 WHERE id = $1', [tenantId, status]));
+    if (!rowCount) throw new DomainError('not-found', `No organisation ${tenantId}`);
+    await this.deps.accounts.forgetTenant(tenantId);
+    return { id: tenantId, status };
   }
 
   private async startSession(user: Omit<Session, 'sid'>): Promise<Tokens> {

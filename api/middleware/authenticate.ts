@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import type { Pool } from 'pg';
 import type { Role } from '../../core/identity/rbac';
 import { looksLikeApiKey, parseApiKey, secretMatches } from '../../platform/auth/api-keys';
+import type { AccountStatus, Standing } from '../../platform/auth/account-status';
 import type { JwtKeySet } from '../../platform/auth/jwt';
 import { looksLikeOperatorToken, type OperatorTokens } from '../../platform/auth/operators';
 import type { SessionStore } from '../../platform/auth/sessions';
@@ -19,12 +20,15 @@ export interface AuthDeps {
   sessions: SessionStore;
   apiKeyPepper: Buffer;
   operators: OperatorTokens;
+  accounts: AccountStatus;
 }
 
 /**
  * Reads `Authorization: Bearer <token>`: an access token or an API key makes a tenant principal, an `ffo_` token a
  * platform operator (ctx.state.operator). No header: the request goes on anonymous (public routes only). A header
  * that does not authenticate is a 401 at once, whatever the route: a bad credential is never silently ignored.
+ * Every request also checks that the organisation is active and that the person (who logged in, or who created the
+ * API key) is active, and takes their current role (platform/auth/account-status.ts: cached for a few seconds).
  */
 export function authenticate(deps: AuthDeps): Middleware {
   return async function authenticateMiddleware(ctx, next) {
@@ -52,8 +56,10 @@ async function fromAccessToken(deps: AuthDeps, token: string): Promise<Principal
   } catch {
     throw new DomainError('unauthenticated', 'The access token is invalid or expired');
   }
-  if (!(await deps.sessions.isActive(claims.sid))) throw new DomainError('unauthenticated', 'The session has ended; log in again');
-  return { kind: 'user', userId: claims.sub, tenantId: claims.tid, role: claims.role, sessionId: claims.sid };
+  const standing = await standingOf(deps, claims.tid, claims.sub, deps.sessions.keyOf(claims.sid));
+  if (!standing.sessionActive) throw new DomainError('unauthenticated', 'The session has ended; log in again');
+  const role = mayAct(standing);
+  return { kind: 'user', userId: claims.sub, tenantId: claims.tid, role, sessionId: claims.sid };
 }
 
 async function fromApiKey(deps: AuthDeps, token: string): Promise<Principal> {
@@ -62,14 +68,31 @@ async function fromApiKey(deps: AuthDeps, token: string): Promise<Principal> {
   // Before authentication the tenant is unknown: the policy admits exactly the key row named here.
   const row = await inTransaction(deps.db, async (tx) => {
     await tx.query("SELECT set_config('finflow.api_key_id', $1, true)", [parsed.keyId]);
-    const { rows } = await tx.query<{ id: string; tenant_id: string; role: Role; secret_hash: Buffer; revoked_at: Date | null }>(
-      'SELECT id, tenant_id, role, secret_hash, revoked_at FROM api_keys WHERE key_id = $1',
+    const { rows } = await tx.query<{ id: string; tenant_id: string; role: Role; secret_hash: Buffer; revoked_at: Date | null; expired: boolean; created_by: string }>(
+      'SELECT id, tenant_id, role, secret_hash, revoked_at, coalesce(expires_at <= now(), false) AS expired, created_by FROM api_keys WHERE key_id = $1',
       [parsed.keyId],
     );
     return rows[0];
   });
-  if (!row || row.revoked_at || !secretMatches(deps.apiKeyPepper, parsed.secret, row.secret_hash)) {
-    throw new DomainError('unauthenticated', 'The API key is unknown or revoked');
+  if (!row || row.revoked_at || row.expired || !secretMatches(deps.apiKeyPepper, parsed.secret, row.secret_hash)) {
+    throw new DomainError('unauthenticated', 'The API key is unknown, revoked or expired');
   }
+  // The key keeps its own role; it acts only while its organisation and the person who created it are active.
+  mayAct(await standingOf(deps, row.tenant_id, row.created_by));
   return { kind: 'api_key', apiKeyId: row.id, tenantId: row.tenant_id, role: row.role };
+}
+
+async function standingOf(deps: AuthDeps, tenantId: string, userId: string, sessionKey?: string) {
+  try {
+    return await deps.accounts.check(tenantId, userId, sessionKey);
+  } catch {
+    throw new DomainError('dependency-unavailable', 'The API is temporarily unavailable; retry shortly');
+  }
+}
+
+/** The person's current role, or a 401 when they or their organisation may no longer act. */
+function mayAct(standing: Standing): Role {
+  if (!standing.tenantActive) throw new DomainError('unauthenticated', 'The organisation is suspended or closed');
+  if (!standing.user?.active) throw new DomainError('unauthenticated', 'The account is disabled');
+  return standing.user.role;
 }

@@ -9,6 +9,7 @@ export const PERMISSIONS = [
   'profile:read', // who am I, my tenant
   'users:read',
   'users:invite',
+  'users:manage', // change a person's role or status
   'api-keys:read',
   'api-keys:manage',
   'platform:codec', // decode the tenant's own Temporal payloads (Web UI / CLI codec endpoint)

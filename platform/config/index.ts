@@ -157,6 +157,10 @@ const fields = z.object({
     AUTH_JWT_ACTIVE_KID: z.string().min(1),
     AUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(900),
     AUTH_REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).max(90 * 24 * 3600).default(30 * 24 * 3600),
+    /** A session's absolute lifetime from its login: refreshing never extends it past this. */
+    AUTH_SESSION_MAX_AGE_SECONDS: z.coerce.number().int().min(300).max(365 * 24 * 3600).default(30 * 24 * 3600),
+    /** How long a person's and an organisation's status (active, disabled, suspended) is cached for the per-request check. */
+    AUTH_STATUS_CACHE_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
     AUTH_INVITATION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(72),
     /** Server-side secret mixed into API key hashes (base64, at least 32 bytes). */
     AUTH_API_KEY_PEPPER: z

@@ -58,6 +58,8 @@ beforeAll(async () => {
     ),
     '/api/accounting/reports/accounts/{id}': (await api.http().get('/api/accounting/accounts').set(asAdmin).expect(200)).body.data[0].id,
     '/api/accounting/periods/{start}': (await api.http().get('/api/accounting/periods').set(asAdmin).expect(200)).body.data[0].periodStart,
+    '/api/users/{id}': (await api.http().get('/api/me').set(asAdmin).expect(200)).body.user.id,
+    '/api/platform/tenants/{id}': tenant.tenantId,
   };
   // Their workflows would wait for a worker forever: end them, so a request that got past validation by mistake
   // is answered at once (409, 404...) instead of hanging.

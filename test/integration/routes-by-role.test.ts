@@ -19,6 +19,7 @@ const MAY_CALL: Record<string, Role[]> = {
   // Administering people and keys stays with the tenant's admin.
   'GET /api/users': ['admin'],
   'POST /api/users/invitations': ['admin'],
+  'PATCH /api/users/:id': ['admin'],
   'GET /api/api-keys': ['admin'],
   'POST /api/api-keys': ['admin'],
   'DELETE /api/api-keys/:id': ['admin'],
@@ -70,10 +71,12 @@ const MAY_CALL: Record<string, Role[]> = {
   'GET /api/smoke/:id': [],
   'POST /api/codec/decode': ['admin', 'ops'],
   'POST /api/codec/encode': ['admin', 'ops'],
+  // Suspending or closing an organisation is the platform operators' alone.
+  'PATCH /api/platform/tenants/:id': [],
 };
 
 /** What a platform operator (configured, no tenant) may call; every other protected route answers it 403. */
-const OPERATOR_MAY_CALL = ['POST /api/smoke', 'GET /api/smoke/:id', 'POST /api/codec/decode', 'POST /api/codec/encode'];
+const OPERATOR_MAY_CALL = ['POST /api/smoke', 'GET /api/smoke/:id', 'POST /api/codec/decode', 'POST /api/codec/encode', 'PATCH /api/platform/tenants/:id'];
 
 let api: TestApi;
 let tenant: RegisteredTenant;

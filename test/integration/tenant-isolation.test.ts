@@ -118,6 +118,7 @@ describe("another tenant's id", () => {
   /** Every tenant route with an id, and the test below that tries it (the smoke probe is the platform operators'). */
   const COVERED = [
     'DELETE /api/api-keys/:id',
+    'PATCH /api/users/:id',
     'GET /api/payments/:id',
     'POST /api/payments/:id/capture',
     'POST /api/payments/:id/cancel',
@@ -136,6 +137,16 @@ describe("another tenant's id", () => {
       .filter((r) => r.path.includes(':id') && r.access !== 'operator')
       .map((r) => `${r.method.toUpperCase()} ${r.path}`);
     expect(withIds.sort()).toEqual([...COVERED].sort());
+  });
+
+  it("cannot change or disable B's people: 404, and they keep their role and status", async () => {
+    const users = async () => (await api.http().get('/api/users').set(bearer(b.admin.accessToken)).expect(200)).body.data;
+    const before = await users();
+    for (const user of before) {
+      await expectNotFoundForA(api.http().patch(`/api/users/${user.id}`).send({ status: 'disabled', role: 'client' }));
+    }
+    expect(await users()).toEqual(before);
+    await api.http().get('/api/me').set(bearer(b.admin.accessToken)).expect(200);
   });
 
   it("cannot revoke B's API key: 404, and the key keeps working", async () => {

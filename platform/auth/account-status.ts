@@ -1,0 +1,80 @@
+/**
+ * Whether a credential's owners may still act: the organisation (tenant) must be `active`, and the person, the one
+ * who logged in or who created the API key, must be `active`; their current role comes with it, so a role change
+ * takes effect on a token issued before it. Checked on every request, so it is cached in Redis for a few seconds
+ * (AUTH_STATUS_CACHE_SECONDS) and the cache entry is dropped when the API changes a status or a role; a change made
+ * straight in the database takes effect once the entry expires. The session check rides in the same round trip.
+ */
+import type Redis from 'ioredis';
+import type { Role } from '../../core/identity/rbac';
+import { withTenant, type Pool } from '../db/pool';
+
+export type TenantStatus = 'active' | 'suspended' | 'closed';
+export type UserStatus = 'active' | 'disabled';
+
+export interface Standing {
+  tenantActive: boolean;
+  /** The person's current status and role; undefined when no such person exists in the tenant. */
+  user?: { active: boolean; role: Role };
+}
+
+const MISSING = 'missing';
+
+export class AccountStatus {
+  constructor(
+    private readonly redis: Redis,
+    private readonly db: Pool,
+    private readonly prefix: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  private tenantKey = (tenantId: string) => `${this.prefix}status:tenant:${tenantId}`;
+  private userKey = (userId: string) => `${this.prefix}status:user:${userId}`;
+
+  /**
+   * The standing of a tenant and one of its people, from the cache or the database; with a session's Redis key
+   * (SessionStore.keyOf), whether that session is still open too (same round trip).
+   */
+  async check(tenantId: string, userId: string, sessionKey?: string): Promise<Standing & { sessionActive: boolean }> {
+    const pipeline = this.redis.pipeline();
+    if (sessionKey) pipeline.exists(sessionKey);
+    pipeline.mget(this.tenantKey(tenantId), this.userKey(userId));
+    const results = (await pipeline.exec()) ?? [];
+    for (const [err] of results) if (err) throw err;
+    const sessionActive = sessionKey ? results[0]![1] === 1 : true;
+    const [tenant, user] = results[results.length - 1]![1] as [string | null, string | null];
+    if (!sessionActive) return { sessionActive, tenantActive: false };
+    if (tenant !== null && user !== null) return { sessionActive, ...parse(tenant, user) };
+    return { sessionActive, ...(await this.load(tenantId, userId)) };
+  }
+
+  /** The standing read from the database (and cached): for refresh and login, which must not act on a stale one. */
+  async load(tenantId: string, userId: string): Promise<Standing> {
+    const row = await withTenant(this.db, tenantId, async (tx) => {
+      const { rows } = await tx.query<{ tenant_status: TenantStatus; user_status: UserStatus | null; role: Role | null }>(
+        'SELECT t.status AS tenant_status, u.status AS user_status, u.role FROM tenants t LEFT JOIN users u ON u.id = $1 WHERE t.id = $2',
+        [userId, tenantId],
+      );
+      return rows[0];
+    });
+    const tenant = row?.tenant_status ?? MISSING;
+    const user = row?.user_status ? `${row.user_status}:${row.role}` : MISSING;
+    await this.redis.multi().set(this.tenantKey(tenantId), tenant, 'EX', this.ttlSeconds).set(this.userKey(userId), user, 'EX', this.ttlSeconds).exec();
+    return parse(tenant, user);
+  }
+
+  /** After the API changed a person's status or role. */
+  async forgetUser(userId: string): Promise<void> {
+    await this.redis.del(this.userKey(userId));
+  }
+
+  /** After the API changed an organisation's status. */
+  async forgetTenant(tenantId: string): Promise<void> {
+    await this.redis.del(this.tenantKey(tenantId));
+  }
+}
+
+function parse(tenant: string, user: string): Standing {
+  const [status, role] = user.split(':');
+  return { tenantActive: tenant === 'active', user: user === MISSING ? undefined : { active: status === 'active', role: role as Role } };
+}
