@@ -277,7 +277,7 @@ export class IdentityService {
   /**
    * An admin changes a person's role or status. The tenant keeps at least one active admin: the active admins are
    * locked first (in id order), so two admins demoting each other at once cannot both succeed. The change applies
-   * to the person's current tokens and keys from their next request (the status cache entry is dropped).
+   * to the person's current tokens and keys from their next request (the status cache is written after the commit).
    */
   async updateUser(principal: Principal, userId: string, change: { role?: Role; status?: UserStatus }) {
     const user = await withTenant(this.deps.db, principal.tenantId, async (tx) => {
@@ -290,13 +290,13 @@ export class IdentityService {
       if (admins.includes(userId) && !staysAdmin && admins.length === 1) {
         throw new DomainError('conflict', 'This is the last active admin of the organisation: make another admin first');
       }
-      const updated = await tx.query<{ id: string; email: string; display_name: string; role: Role; status: string; created_at: Date }>(
+      const updated = await tx.query<{ id: string; email: string; display_name: string; role: Role; status: UserStatus; created_at: Date }>(
         'UPDATE users SET role = $2, status = $3 WHERE id = $1 RETURNING id, email, display_name, role, status, created_at',
         [userId, next.role, next.status],
       );
       return updated.rows[0]!;
     });
-    await this.deps.accounts.forgetUser(userId);
+    await this.deps.accounts.userChanged(userId, user.status, user.role);
     return { id: user.id, email: user.email, displayName: user.display_name, role: user.role, status: user.status, createdAt: user.created_at.toISOString() };
   }
 
@@ -304,7 +304,7 @@ export class IdentityService {
   async setTenantStatus(tenantId: string, status: TenantStatus): Promise<{ id: string; status: TenantStatus }> {
     const { rowCount } = await withTenant(this.deps.db, tenantId, (tx) => tx.query('UPDATE tenants SET status = $2 WHERE id = $1', [tenantId, status]));
     if (!rowCount) throw new DomainError('not-found', `No organisation ${tenantId}`);
-    await this.deps.accounts.forgetTenant(tenantId);
+    await this.deps.accounts.tenantChanged(tenantId, status);
     return { id: tenantId, status };
   }
 

@@ -2,8 +2,10 @@
  * Whether a credential's owners may still act: the organisation (tenant) must be `active`, and the person, the one
  * who logged in or who created the API key, must be `active`; their current role comes with it, so a role change
  * takes effect on a token issued before it. Checked on every request, so it is cached in Redis for a few seconds
- * (AUTH_STATUS_CACHE_SECONDS) and the cache entry is dropped when the API changes a status or a role; a change made
- * straight in the database takes effect once the entry expires. The session check rides in the same round trip.
+ * (AUTH_STATUS_CACHE_SECONDS). When the API changes a status or a role it writes the new value into the cache
+ * after its commit, and a load from the database only fills an empty entry (SET NX): a load that read the old row
+ * just before the commit cannot put it back. A change made straight in the database takes effect once the entry
+ * expires. The session check rides in the same round trip.
  */
 import type Redis from 'ioredis';
 import type { Role } from '../../core/identity/rbac';
@@ -45,11 +47,19 @@ export class AccountStatus {
     const [tenant, user] = results[results.length - 1]![1] as [string | null, string | null];
     if (!sessionActive) return { sessionActive, tenantActive: false };
     if (tenant !== null && user !== null) return { sessionActive, ...parse(tenant, user) };
-    return { sessionActive, ...(await this.load(tenantId, userId)) };
+    // A cached fact is kept with the one loaded: the answer is what the cache says from now on (no flip-flop).
+    const loaded = await this.read(tenantId, userId);
+    return { sessionActive, ...parse(tenant ?? loaded.tenant, user ?? loaded.user) };
   }
 
-  /** The standing read from the database (and cached): for refresh and login, which must not act on a stale one. */
+  /** The standing read from the database: for refresh and login, which must not act on a cached one. */
   async load(tenantId: string, userId: string): Promise<Standing> {
+    const { tenant, user } = await this.read(tenantId, userId);
+    return parse(tenant, user);
+  }
+
+  /** Both facts from the database, filling the cache where it is empty. */
+  private async read(tenantId: string, userId: string): Promise<{ tenant: string; user: string }> {
     const row = await withTenant(this.db, tenantId, async (tx) => {
       const { rows } = await tx.query<{ tenant_status: TenantStatus; user_status: UserStatus | null; role: Role | null }>(
         'SELECT t.status AS tenant_status, u.status AS user_status, u.role FROM tenants t LEFT JOIN users u ON u.id = $1 WHERE t.id = $2',
@@ -59,18 +69,22 @@ export class AccountStatus {
     });
     const tenant = row?.tenant_status ?? MISSING;
     const user = row?.user_status ? `${row.user_status}:${row.role}` : MISSING;
-    await this.redis.multi().set(this.tenantKey(tenantId), tenant, 'EX', this.ttlSeconds).set(this.userKey(userId), user, 'EX', this.ttlSeconds).exec();
-    return parse(tenant, user);
+    await this.redis
+      .multi()
+      .set(this.tenantKey(tenantId), tenant, 'EX', this.ttlSeconds, 'NX')
+      .set(this.userKey(userId), user, 'EX', this.ttlSeconds, 'NX')
+      .exec();
+    return { tenant, user };
   }
 
-  /** After the API changed a person's status or role. */
-  async forgetUser(userId: string): Promise<void> {
-    await this.redis.del(this.userKey(userId));
+  /** After the API committed a person's new status or role. */
+  async userChanged(userId: string, status: UserStatus, role: Role): Promise<void> {
+    await this.redis.set(this.userKey(userId), `${status}:${role}`, 'EX', this.ttlSeconds);
   }
 
-  /** After the API changed an organisation's status. */
-  async forgetTenant(tenantId: string): Promise<void> {
-    await this.redis.del(this.tenantKey(tenantId));
+  /** After the API committed an organisation's new status. */
+  async tenantChanged(tenantId: string, status: TenantStatus): Promise<void> {
+    await this.redis.set(this.tenantKey(tenantId), status, 'EX', this.ttlSeconds);
   }
 }
 
