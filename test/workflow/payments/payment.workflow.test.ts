@@ -209,14 +209,36 @@ describe('PaymentSaga', () => {
     });
   });
 
-  describe('when the ledger refuses the entry after the capture', () => {
-    /** A tenant of the test's own, with a chart of accounts: closing its books or trimming its chart touches no other test. */
-    async function tenantWithChart(): Promise<string> {
+  describe('when the payment’s accounting period closed while the saga ran', () => {
+    it('books the charge in the first open period and succeeds: nothing refunded, the hold captured', async () => {
       const tenant = await createTenant(db);
-      await withTenant(db, tenant, (tx) => tx.query('SELECT create_default_chart($1)', [tenant]));
-      return tenant;
-    }
+      // The entry may be dated by the wall clock or by workflow time, which the test server may have moved years
+      // ahead by the time this runs: close the month of each and every one between.
+      const dates = [Date.now(), await env.currentTimeMs()].map((ms) => new Date(ms).toISOString().slice(0, 10));
+      const openFrom = await withTenant(db, tenant, async (tx) => {
+        await tx.query('SELECT create_default_chart($1)', [tenant]);
+        for (const date of dates) await ensurePeriods(tx, date, 1);
+        const periods = await tx.query<{ start: string }>("SELECT to_char(period_start, 'YYYY-MM-DD') AS start FROM accounting_periods ORDER BY period_start");
+        for (const p of periods.rows) await setPeriodStatus(tx, { periodStart: p.start, action: 'close', actor: 'test' });
+        return (await tx.query<{ d: string }>("SELECT to_char(max(period_end) + 1, 'YYYY-MM-DD') AS d FROM accounting_periods")).rows[0]!.d;
+      });
+      const input = paymentInput({ tenantId: tenant });
+      const outcome = await withWorker((q) => run(input, q));
 
+      expect(outcome).toMatchObject({ execution: 'COMPLETED', result: { status: 'succeeded' } });
+      expect(await provider.findIntent(input.paymentId)).toMatchObject({ amountCapturedMinor: 2500, amountRefundedMinor: 0 });
+      expect(provider.callsFor(input.paymentId)).toMatchObject({ authorize: 1, refund: 0 });
+      expect(await holdFor(input.paymentId, tenant)).toEqual([{ status: 'captured' }]);
+      const booked = await withTenant(db, tenant, async (tx) =>
+        (await tx.query("SELECT to_char(accounting_date, 'YYYY-MM-DD') AS accounting_date, description FROM journal_entries WHERE source_id = $1", [input.paymentId])).rows,
+      );
+      expect(booked).toEqual([{ accounting_date: openFrom, description: expect.stringMatching(/^Card payment captured \(dated .*: that period is closed\)$/) }]);
+      expect(await row(input.paymentId, tenant)).toMatchObject({ status: 'succeeded' });
+      expect(await events(input.paymentId, tenant)).toEqual(['payment.succeeded']);
+    });
+  });
+
+  describe('when the ledger refuses the entry after the capture', () => {
     /** Runs a payment for `tenant` through the real ledger activity, which must refuse it; then checks the compensation. */
     async function expectRefusedByLedger(tenant: string, refusal: RegExp) {
       const input = paymentInput({ tenantId: tenant });
@@ -232,20 +254,6 @@ describe('PaymentSaga', () => {
       expect(await row(input.paymentId, tenant)).toMatchObject({ status: 'failed', failure_code: PAYMENT_FAILURES.ledgerFailed, ledger_entry_id: null });
       expect(await events(input.paymentId, tenant)).toEqual(['payment.failed']);
     }
-
-    it('refunds the charge, releases the hold and fails with PaymentLedgerFailed when the period is closed', async () => {
-      const tenant = await tenantWithChart();
-      // The entry may be dated by the wall clock or by workflow time, which the test server may have moved years
-      // ahead by the time this runs: close the month of each and the one after (a date between them lies before the
-      // last closed period, which the ledger refuses too).
-      const dates = [Date.now(), await env.currentTimeMs()].map((ms) => new Date(ms).toISOString().slice(0, 10));
-      await withTenant(db, tenant, async (tx) => {
-        for (const date of dates) await ensurePeriods(tx, date, 1);
-        const periods = await tx.query<{ start: string }>("SELECT to_char(period_start, 'YYYY-MM-DD') AS start FROM accounting_periods ORDER BY period_start");
-        for (const p of periods.rows) await setPeriodStatus(tx, { periodStart: p.start, action: 'close', actor: 'test' });
-      });
-      await expectRefusedByLedger(tenant, /closed/);
-    });
 
     it('refunds the charge, releases the hold and fails with PaymentLedgerFailed when the revenue account does not exist', async () => {
       // A chart without the revenue account: accounts are never deleted, so this tenant's chart is written by the
