@@ -1,6 +1,6 @@
 /**
  * `npm run histories:record`: runs every branch of every production workflow type (PaymentSaga, RefundWorkflow,
- * CreditApplication, SmokeWorkflow) on Temporal's time-skipping test server, with the activities the workers
+ * PaymentSagaReconciler, CreditApplication, SmokeWorkflow) on Temporal's time-skipping test server, with the activities the workers
  * register (workers/task-queues.ts) over a private, freshly migrated database and the stripe-mock sandbox, and writes
  * each execution's history to test/replay/<task queue>/<branch>.json. The replay test
  * (test/workflow/replay/replay.workflow.test.ts) replays them against the workflow code of the day: a change that is
@@ -24,7 +24,7 @@ import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { CreditScorer, defaultModelPath } from '../activities/credit';
-import { createPaymentActivities, createRefundActivities, FaultInjectingProvider, StripeMockSandboxProvider, stripeClient } from '../activities/payments';
+import { createPaymentActivities, createRefundActivities, createSagaReconcilerActivities, FaultInjectingProvider, StripeMockSandboxProvider, stripeClient } from '../activities/payments';
 import { normalizedNationalId } from '../core/credit/applicant';
 import type { Config } from '../platform/config';
 import { createPool, withTenant, type Pool } from '../platform/db/pool';
@@ -33,7 +33,7 @@ import { createDataConverter } from '../platform/temporal/client';
 import { TASK_QUEUE_DEFINITIONS } from '../workers/task-queues';
 import { CreditApplication } from '../workflows/credit';
 import { creditApplicationState, creditWorkflowId, decideApplication, type CreditApplicationInput } from '../workflows/credit/credit-application.contract';
-import { PaymentSaga, RefundWorkflow } from '../workflows/payments';
+import { PaymentSaga, PaymentSagaReconciler, RefundWorkflow } from '../workflows/payments';
 import { cancelPayment, capturePayment, PAYMENT_FAILURES, paymentState, paymentWorkflowId, reviewPayment, type PaymentInput } from '../workflows/payments/payment.contract';
 import { REFUND_FAILURES, refundWorkflowId } from '../workflows/payments/refund.contract';
 import { SmokeWorkflow } from '../workflows/platform';
@@ -159,6 +159,20 @@ const payment = (name: string, outcome: string, run: Branch['run']): Branch => (
 const refund = (name: string, outcome: string, run: Branch['run']): Branch => ({ queue: 'payments', name: `refund-${name}`, outcome, run });
 const creditApp = (name: string, outcome: string, run: Branch['run']): Branch => ({ queue: 'credit', name: `credit-${name}`, outcome, run });
 const smoke = (name: string, outcome: string, run: Branch['run']): Branch => ({ queue: 'platform', name: `smoke-${name}`, outcome, run });
+const sagaReconciler = (name: string, outcome: string, run: Branch['run']): Branch => ({ queue: 'payments', name: `saga-reconciler-${name}`, outcome, run });
+
+/** A pending payment the API committed a minute ago and never started (it died in between): the reconciler's work. */
+async function orphanedPayment(ctx: Ctx) {
+  const input = paymentInput(ctx);
+  await withTenant(ctx.db, input.tenantId, (tx) =>
+    tx.query(
+      `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method, payment_method, created_at)
+       VALUES ($1, $2, $3, '\\x00', $4, $5, $6, $7, $8, now() - interval '1 minute')`,
+      [input.paymentId, input.tenantId, `key-${input.paymentId}`, input.customerId, input.amountMinor, input.currency, input.captureMethod, input.paymentMethod],
+    ),
+  );
+  return input;
+}
 
 /** What the recorded execution ended with, in the form of Branch.outcome. */
 async function outcomeOf(handle: WorkflowHandle): Promise<string> {
@@ -352,6 +366,27 @@ const BRANCHES: Branch[] = [
       return settled(handle);
     }),
   ),
+
+  sagaReconciler('started', 'COMPLETED', async (ctx) => {
+    const orphan = await orphanedPayment(ctx);
+    // The activity starts sagas through a client: the test server's here, the worker's in production.
+    const { startOrphanedPaymentSagas } = createSagaReconcilerActivities({ db: ctx.db, temporal: ctx.env.client });
+    return ctx.withWorker(
+      'payments',
+      async (q) => {
+        const handle = await ctx.env.client.workflow.start(PaymentSagaReconciler, {
+          workflowId: `saga-reconciler-${randomUUID()}`,
+          taskQueue: q,
+          args: [{ graceSeconds: 30, windowHours: 24, limit: 200, reviewTimeoutSeconds: 24 * 3600, authorizationTtlSeconds: 7 * 24 * 3600 }],
+        });
+        const result = await handle.result();
+        if (!result.started.includes(orphan.paymentId)) throw new Error(`the reconciler did not start the orphan's saga: ${JSON.stringify(result)}`);
+        await ctx.env.client.workflow.getHandle(paymentWorkflowId(orphan.tenantId, orphan.paymentId)).result();
+        return handle;
+      },
+      { startOrphanedPaymentSagas },
+    );
+  }),
 
   smoke('recorded', 'COMPLETED', (ctx) => ctx.withWorker('platform', (q) => runSmoke(ctx, q, {}))),
   smoke('delayed', 'COMPLETED', (ctx) => ctx.withWorker('platform', (q) => runSmoke(ctx, q, { delaySeconds: 3600 }))),

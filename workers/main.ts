@@ -7,6 +7,7 @@ import { createLogger } from '../platform/logger';
 import { temporalLogger } from '../platform/temporal/logger';
 import { CreditModelLoadError } from '../activities/credit';
 import { connectWorker, createWorkers, workerDeps } from './create-workers';
+import { ensurePaymentSagaReconcilerSchedule } from './payment-saga-reconciler';
 
 async function main() {
   const cfg = loadConfigOrExit();
@@ -18,11 +19,16 @@ async function main() {
   if (deps.scorer) log.info({ modelVersion: deps.scorer.modelVersion }, 'credit model loaded');
   const connection = await connectWorker(cfg);
   const workers = await createWorkers(cfg, connection, deps, cfg.WORKER_TASK_QUEUES);
+  if (deps.temporal) {
+    const schedule = await ensurePaymentSagaReconcilerSchedule(deps.temporal, cfg);
+    log.info({ scheduleId: schedule.scheduleId, everySeconds: cfg.PAYMENT_RECONCILE_INTERVAL_SECONDS }, 'payment saga reconciler scheduled');
+  }
   log.info({ taskQueues: workers.map((w) => w.options.taskQueue), namespace: cfg.TEMPORAL_NAMESPACE }, 'workers polling');
   const health = cfg.HEALTH_PORT ? startHealthServer(cfg.HEALTH_PORT, () => workers.every((w) => w.getState() === 'RUNNING')) : undefined;
   await Promise.all(workers.map((w) => w.run()));
   health?.close();
   await connection.close();
+  await deps.temporal?.connection.close();
   await deps.scorer?.close();
   await db.end();
   log.info('workers stopped');

@@ -2,9 +2,10 @@
  * What each task queue runs: its workflow bundle entry and its activities, built over injected ports. One worker
  * process can serve several queues; production scales one deployment per queue.
  */
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createCreditActivities, type CreditScorer } from '../activities/credit';
-import { createPaymentActivities, createRefundActivities, type PaymentProvider, type RiskPolicy } from '../activities/payments';
+import { createPaymentActivities, createRefundActivities, createSagaReconcilerActivities, type PaymentProvider, type RiskPolicy } from '../activities/payments';
 import { createPlatformActivities } from '../activities/platform';
 import type { TaskQueueName } from '../platform/temporal/client';
 
@@ -14,6 +15,8 @@ export interface WorkerDeps {
   risk: RiskPolicy;
   /** Loaded at start-up by processes that serve the credit queue (workers/create-workers.ts workerDeps). */
   scorer?: CreditScorer;
+  /** For activities that start workflows (the payment saga reconciler); built by workerDeps() for the payments queue. */
+  temporal?: Client;
 }
 
 export interface TaskQueueDefinition {
@@ -28,7 +31,7 @@ export const TASK_QUEUE_DEFINITIONS: Partial<Record<TaskQueueName, TaskQueueDefi
   },
   payments: {
     workflowsPath: require.resolve('../workflows/payments'),
-    activities: (deps) => ({ ...createPaymentActivities(deps), ...createRefundActivities(deps) }),
+    activities: (deps) => ({ ...createPaymentActivities(deps), ...createRefundActivities(deps), ...createSagaReconcilerActivities(deps) }),
   },
   credit: {
     workflowsPath: require.resolve('../workflows/credit'),

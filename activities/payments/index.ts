@@ -4,3 +4,4 @@ export type { PaymentProvider, ProviderIntent } from './provider/port';
 export { StripeMockSandboxProvider } from './provider/sandbox';
 export { StripeProvider, stripeClient } from './provider/stripe';
 export { createRefundActivities, REFUND_REJECTED, type RefundActivities, type RefundRequest } from './refund.activities';
+export { createSagaReconcilerActivities, type SagaReconcilerActivities } from './saga-reconciler.activities';

@@ -15,6 +15,7 @@ import type { Currency } from '../../core/money';
 import type { Config } from '../../platform/config';
 import { withTenant } from '../../platform/db/pool';
 import { appendToOutbox, ONCE } from '../../platform/events/outbox';
+import { failpoint } from '../../platform/failpoints';
 import { deterministicUuid } from '../../platform/ids';
 import { taskQueue } from '../../platform/temporal/client';
 import { cancelPayment, capturePayment, PAYMENT_WORKFLOW_TYPE, paymentPartitionKey, paymentWorkflowId, reviewPayment, type PaymentInput } from '../../workflows/payments/payment.contract';
@@ -82,12 +83,12 @@ export class PaymentsService {
 
   async create(principal: Principal, idempotencyKey: string, body: CreatePaymentBody): Promise<{ payment: PaymentView; settled: boolean }> {
     const tenantId = principal.tenantId;
+    const id = randomUUID();
     const paymentId = await createOnce(this.deps.db, tenantId, 'payments', idempotencyKey, body, async (tx, hash) => {
-      const id = randomUUID();
       await tx.query(
-        `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method, invoice_ref, metadata)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [id, tenantId, idempotencyKey, hash, body.customerId, body.amountMinor, body.currency, body.captureMethod, body.invoiceRef ?? null, body.metadata ?? {}],
+        `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method, invoice_ref, metadata, payment_method)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [id, tenantId, idempotencyKey, hash, body.customerId, body.amountMinor, body.currency, body.captureMethod, body.invoiceRef ?? null, body.metadata ?? {}, body.paymentMethod],
       );
       await appendToOutbox(tx, {
         occurrence: ONCE,
@@ -100,6 +101,9 @@ export class PaymentsService {
       });
       return id;
     });
+    // The row is committed, its saga not yet started: a crash here leaves a pending payment with no saga, which the
+    // saga reconciler (or this request repeated) starts.
+    if (paymentId === id) failpoint('after-payment-insert', paymentId);
     // The row is the truth, not Temporal's memory of the saga: a saga is started (or joined) only for a payment that
     // has not moved yet, and only while Temporal still remembers any saga that ran for it (well inside the
     // namespace's retention), so REJECT_DUPLICATE refuses to run a closed saga again. A final payment is answered as it is.

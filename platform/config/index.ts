@@ -135,6 +135,9 @@ const fields = z.object({
      * was created: well inside the namespace's retention (7 days), so Temporal still remembers any saga that ran.
      */
     PAYMENT_SAGA_START_WINDOW_HOURS: z.coerce.number().int().min(1).max(6 * 24).default(24),
+    /** The saga reconciler (a Temporal Schedule) runs this often, and starts sagas of payments pending this long with none. */
+    PAYMENT_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+    PAYMENT_RECONCILE_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
 
     /** The credit scorecard (ONNX, with contributions.json beside it); default: the committed models/credit/artifacts. */
     CREDIT_MODEL_PATH: z.string().min(1).optional(),

@@ -4,12 +4,16 @@ import { LOCAL_DB, LOCAL_STACK_PORTS } from '../../platform/config/local-stack';
 
 /**
  * Terminates the executions this run left running on its private task queues of the shared dev server (e.g. a
- * payment started with no worker on its queue), so test runs do not accumulate in the Web UI.
+ * payment started with no worker on its queue), so test runs do not accumulate in the Web UI; deletes the schedules
+ * its workers created (the payment saga reconciler's id carries the prefix), which would keep starting workflows.
  */
 async function terminateLeftovers(prefix: string) {
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${LOCAL_STACK_PORTS.temporal}` });
   try {
     const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'finflow' });
+    for await (const s of client.schedule.list()) {
+      if (s.scheduleId.startsWith(prefix)) await client.schedule.getHandle(s.scheduleId).delete().catch(() => undefined);
+    }
     for await (const w of client.workflow.list({ query: "ExecutionStatus = 'Running'" })) {
       if (w.taskQueue.startsWith(prefix)) await client.workflow.getHandle(w.workflowId, w.runId).terminate('test run finished').catch(() => undefined);
     }

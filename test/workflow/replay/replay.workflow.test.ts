@@ -44,6 +44,7 @@ const EXPECTED: Record<'payments' | 'credit' | 'platform', string[]> = {
     'refund-rejected',
     'refund-workflow-cancelled-after-provider',
     'refund-workflow-cancelled-before-provider',
+    'saga-reconciler-started',
   ],
   credit: [
     'credit-auto-approved',
