@@ -14,6 +14,7 @@ import { appendToOutbox, ONCE } from '../../platform/events/outbox';
 import { deterministicUuid } from '../../platform/ids';
 import type { CreditDecision, CreditStatus, KycResult, ScoreResult } from '../../workflows/credit/credit-application.contract';
 import type { CreditScorer } from './scorer';
+import { refusal } from '../platform/refusal';
 
 export interface CreditActivityDeps {
   db: Pool;
@@ -79,7 +80,7 @@ export function createCreditActivities({ db, scorer }: CreditActivityDeps) {
         const row = await application(tx, applicationId, true);
         if (row.decision) {
           if (row.decision === decision.decision && row.decided_by === decision.decidedBy) return; // a retry after commit
-          throw ApplicationFailure.nonRetryable(`application ${applicationId} was already ${row.decision}`, 'CreditAlreadyDecided');
+          throw refusal('CreditAlreadyDecided', `application ${applicationId} was already ${row.decision}`);
         }
         await tx.query(
           `UPDATE credit_applications
@@ -128,7 +129,7 @@ export function createCreditActivities({ db, scorer }: CreditActivityDeps) {
       await withTenant(db, tenantId, async (tx) => {
         const row = await application(tx, applicationId);
         if (row.decision !== 'approved' || Number(row.approved_limit_minor) !== limitMinor) {
-          throw ApplicationFailure.nonRetryable(`application ${applicationId} is not approved for ${limitMinor}`, 'CreditLineRejected');
+          throw refusal('CreditLineRejected', `application ${applicationId} is not approved for ${limitMinor}`);
         }
         await tx.query(
           `INSERT INTO credit_lines (id, tenant_id, application_id, limit_minor, currency) VALUES ($1, $2, $3, $4, $5)

@@ -13,6 +13,7 @@ import { deterministicUuid } from '../../platform/ids';
 import { LedgerError, placeHold, postIntoOpenPeriod, reverseIntoOpenPeriod, settleHold } from '../../platform/ledger';
 import { paymentPartitionKey, type PaymentInput } from '../../workflows/payments/payment.contract';
 import { ProviderError, type PaymentProvider, type ProviderIntent } from './provider/port';
+import { refusal } from '../platform/refusal';
 
 export interface RiskPolicy {
   maxAmountMinor: number;
@@ -33,7 +34,8 @@ async function providerStep<T>(run: () => Promise<T>): Promise<T> {
     return await run();
   } catch (err) {
     if (err instanceof ProviderError) {
-      throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: err.type !== 'ProviderUnavailable', details: [err.code ?? null] });
+      if (err.type === 'ProviderUnavailable') throw ApplicationFailure.create({ type: err.type, message: err.message, details: [err.code ?? null] });
+      throw refusal(err.type, err.message, [err.code ?? null]);
     }
     throw err;
   }
@@ -43,7 +45,7 @@ async function ledgerStep<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    if (err instanceof LedgerError) throw ApplicationFailure.nonRetryable(err.message, 'LedgerRejected');
+    if (err instanceof LedgerError) throw refusal('LedgerRejected', err.message);
     throw err;
   }
 }

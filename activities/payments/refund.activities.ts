@@ -11,6 +11,7 @@ import { deterministicUuid } from '../../platform/ids';
 import { postIntoOpenPeriod } from '../../platform/ledger';
 import { REFUND_FAILURES } from '../../workflows/payments/refund.contract';
 import { ProviderError, type PaymentProvider } from './provider/port';
+import { refusal } from '../platform/refusal';
 
 export const REFUND_REJECTED = REFUND_FAILURES.rejected;
 /** A refund run again after it ended (succeeded or failed): refused before anything moves. */
@@ -36,7 +37,7 @@ export function createRefundActivities({ db, provider }: { db: Pool; provider: P
         if (!payment.rows[0]) throw ApplicationFailure.nonRetryable(`no payment ${input.paymentId}`, REFUND_REJECTED);
         // A run of a refund that already ended (its workflow's history gone, so REJECT_DUPLICATE let it start): the
         // refund is over, its reservation released or its money paid out. Nothing may reach the provider again.
-        if (existing.rows[0] && existing.rows[0].status !== 'pending') throw ApplicationFailure.nonRetryable(`refund ${input.refundId} already ${existing.rows[0].status}`, REFUND_ENDED);
+        if (existing.rows[0] && existing.rows[0].status !== 'pending') throw refusal(REFUND_ENDED, `refund ${input.refundId} already ${existing.rows[0].status}`);
         if (existing.rowCount) return { currency: payment.rows[0].currency, providerRef: payment.rows[0].provider_ref! };
         const reserved = await tx.query(
           `UPDATE payments SET amount_refunded_minor = amount_refunded_minor + $2, updated_at = now()
@@ -44,7 +45,7 @@ export function createRefundActivities({ db, provider }: { db: Pool; provider: P
           [input.paymentId, input.amountMinor],
         );
         if (reserved.rowCount !== 1) {
-          throw ApplicationFailure.nonRetryable('the refund would exceed what is left to refund on this payment', REFUND_REJECTED);
+          throw refusal(REFUND_REJECTED, 'the refund would exceed what is left to refund on this payment');
         }
         await tx.query(
           'INSERT INTO payment_refunds (id, tenant_id, payment_id, idempotency_key, amount_minor, reason) VALUES ($1, $2, $3, $4, $5, $6)',
@@ -65,7 +66,7 @@ export function createRefundActivities({ db, provider }: { db: Pool; provider: P
         });
         return refundRef;
       } catch (err) {
-        if (err instanceof ProviderError) throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: err.type !== 'ProviderUnavailable' });
+        if (err instanceof ProviderError) throw err.type === 'ProviderUnavailable' ? ApplicationFailure.create({ type: err.type, message: err.message }) : refusal(err.type, err.message);
         throw err;
       }
     },
