@@ -13,9 +13,17 @@ export const TOPICS = {
   'analytics.events': { partitions: 10, retentionMs: 7 * DAY_MS },
   /** Not in the seed: operational events (the smoke workflow), kept apart from business topics. */
   'platform.events': { partitions: 1, retentionMs: 7 * DAY_MS },
+  /**
+   * Not in the seed: messages a consumer group can never process (not a CloudEvent, forged, invalid data), as they
+   * came, with headers naming the reason, the consumer group and the original topic, partition and offset.
+   */
+  'finflow.dead-letter': { partitions: 1, retentionMs: 30 * DAY_MS },
 } as const satisfies Record<string, { partitions: number; retentionMs: number }>;
 
 export type TopicName = keyof typeof TOPICS;
+
+/** Where consumer groups put what they can never process (platform/events/consumer.ts). */
+export const DEAD_LETTER_TOPIC = 'finflow.dead-letter' satisfies TopicName;
 
 export const topicNames = Object.keys(TOPICS) as TopicName[];
 

@@ -11,8 +11,10 @@
  * Neither is recorded nor counted.
  */
 import type { Pool } from 'pg';
+import { z } from 'zod';
 import { withTenant } from '../../platform/db/pool';
 import type { CloudEvent } from '../../platform/events/cloudevent';
+import { parseData } from '../../platform/events/consumer';
 
 export const COMPLIANCE_CONSUMER = 'compliance';
 
@@ -22,13 +24,14 @@ export interface ComplianceOptions {
   windowHours: number;
 }
 
-interface PaymentFailed {
-  paymentId: string;
-  customerId: string;
-  failureCode: string;
+/** What compliance reads of payment.failed (the saga writes more): anything else is dead-lettered, never guessed. */
+const paymentFailed = z.object({
+  paymentId: z.guid(),
+  customerId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  failureCode: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/),
   /** 'failed', or 'canceled' / 'expired' for a payment closed without capture. */
-  status?: string;
-}
+  status: z.string().max(40).optional(),
+});
 
 const NOT_A_CUSTOMER_FAILURE = new Set(['canceled', 'expired']);
 
@@ -46,7 +49,7 @@ const FAILURES_IN_A_WINDOW = `
 export function complianceRecorder(opts: ComplianceOptions) {
   return async function recordPaymentFailure(event: CloudEvent): Promise<'recorded' | 'flagged' | 'duplicate' | 'ignored'> {
     if (event.type !== 'payment.failed') return 'ignored';
-    const data = event.data as PaymentFailed;
+    const data = parseData(event, paymentFailed);
     if (data.status && NOT_A_CUSTOMER_FAILURE.has(data.status)) return 'ignored';
     return withTenant(opts.db, event.tenantid, async (tx) => {
       // One customer's failures are counted one event at a time: two consumers (or partitions) recording failures

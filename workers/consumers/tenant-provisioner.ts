@@ -5,8 +5,10 @@
  */
 import type { Db } from 'mongodb';
 import type { Pool } from 'pg';
+import { z } from 'zod';
 import { withTenant } from '../../platform/db/pool';
 import type { CloudEvent } from '../../platform/events/cloudevent';
+import { parseData, PoisonMessage } from '../../platform/events/consumer';
 
 export const TENANT_PROVISIONER = 'tenant-provisioner';
 
@@ -18,10 +20,21 @@ export interface UserRegistered {
   defaultCurrency: string;
 }
 
+const userRegistered = z.object({
+  userId: z.guid(),
+  tenantId: z.guid(),
+  role: z.string().max(40),
+  tenantSlug: z.string().regex(/^[a-z0-9-]{1,64}$/),
+  defaultCurrency: z.string().regex(/^[A-Z]{3}$/),
+}) satisfies z.ZodType<UserRegistered>;
+
 export function tenantProvisioner(deps: { db: Pool; analytics: Db }) {
   return async function provisionTenant(event: CloudEvent): Promise<'provisioned' | 'duplicate' | 'ignored'> {
-    if (event.type !== 'user.registered' || (event.data as UserRegistered).role !== 'admin') return 'ignored';
-    const data = event.data as UserRegistered;
+    if (event.type !== 'user.registered') return 'ignored';
+    const data = parseData(event, userRegistered);
+    // One tenant's event never acts on another tenant.
+    if (data.tenantId !== event.tenantid) throw new PoisonMessage(`user.registered: the envelope's tenant ${event.tenantid} is not the data's ${data.tenantId}`);
+    if (data.role !== 'admin') return 'ignored';
     // The analytics side: one document per tenant, created once.
     await deps.analytics.collection<{ _id: string }>('tenants').updateOne(
       { _id: data.tenantId },
