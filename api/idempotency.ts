@@ -17,21 +17,36 @@ export function requestHash(body: unknown): Buffer {
   return createHash('sha256').update(JSON.stringify(ordered(body))).digest();
 }
 
+/** Where each table records who sent the key: a key is its caller's own. Refund requests are still per tenant. */
+const OWNER_COLUMN = { payments: 'created_by', credit_applications: 'submitted_by', payment_refund_requests: null } as const;
+
 /**
- * The id of the resource this key created in `table` (which has `idempotency_key` and `request_hash` columns,
- * unique per tenant), creating it with `insert` (in the same tenant-scoped transaction) when the key is new.
+ * The id of the resource this key created in `table` (which has `idempotency_key` and `request_hash` columns),
+ * creating it with `insert` (in the same tenant-scoped transaction) when the key is new. A key belongs to the
+ * principal that sent it (`owner`, as the table records it): another caller's use of the same key is another key,
+ * so nobody learns whether someone else used it, nor gets their resource. A row stored without an owner (from before
+ * owners were recorded) still answers its key for whoever repeats it.
  */
 export async function createOnce(
   db: Pool,
   tenantId: string,
-  table: 'payments' | 'payment_refund_requests' | 'credit_applications',
+  table: keyof typeof OWNER_COLUMN,
+  owner: string,
   idempotencyKey: string,
   body: unknown,
   insert: (tx: PoolClient, requestHash: Buffer) => Promise<string>,
 ): Promise<string> {
   const hash = requestHash(body);
+  const column = OWNER_COLUMN[table];
   const existing = async (tx: PoolClient) => {
-    const row = (await tx.query<{ id: string; request_hash: Buffer }>(`SELECT id, request_hash FROM ${table} WHERE idempotency_key = $1`, [idempotencyKey])).rows[0];
+    const row = (
+      await tx.query<{ id: string; request_hash: Buffer }>(
+        column === null
+          ? `SELECT id, request_hash FROM ${table} WHERE idempotency_key = $1`
+          : `SELECT id, request_hash FROM ${table} WHERE idempotency_key = $1 AND (${column} = $2 OR ${column} IS NULL) ORDER BY ${column} NULLS LAST LIMIT 1`,
+        column === null ? [idempotencyKey] : [idempotencyKey, owner],
+      )
+    ).rows[0];
     if (row && !row.request_hash.equals(hash)) throw new DomainError('unprocessable-entity', 'This Idempotency-Key was used with a different request');
     return row?.id;
   };

@@ -24,6 +24,7 @@ import { DomainError } from '../errors';
 import { createOnce } from '../idempotency';
 import type { Principal } from '../middleware/authenticate';
 import { decodeCursor, page } from '../pagination';
+import { principalRef, refuseMakerAsChecker } from '../principals';
 import { deliverUpdate, readUntilSettled } from '../workflow-updates';
 
 export interface SubmitApplicationBody {
@@ -83,14 +84,12 @@ export function applicationView(r: ApplicationRow) {
 }
 export type ApplicationView = ReturnType<typeof applicationView>;
 
-const principalRef = (p: Principal) => (p.kind === 'user' ? `user:${p.userId}` : `api_key:${p.apiKeyId}`);
-
 export class CreditService {
   constructor(private readonly deps: { db: Pool; temporal: Client; config: Config }) {}
 
   async submit(principal: Principal, idempotencyKey: string, body: SubmitApplicationBody): Promise<{ application: ApplicationView; settled: boolean }> {
     const { tenantId } = principal;
-    const id = await createOnce(this.deps.db, tenantId, 'credit_applications', idempotencyKey, body, async (tx, hash) => {
+    const id = await createOnce(this.deps.db, tenantId, 'credit_applications', principalRef(principal), idempotencyKey, body, async (tx, hash) => {
       const newId = randomUUID();
       await tx.query(
         `INSERT INTO credit_applications (id, tenant_id, idempotency_key, request_hash, submitted_by, applicant, national_id_hash, credit_profile,
@@ -143,6 +142,11 @@ export class CreditService {
   /** An underwriter's decision, delivered to the workflow as an update; answers once it is recorded. */
   async decide(principal: Principal, id: string, body: { decision: 'approve' | 'decline'; approvedLimitMinor?: number }): Promise<ApplicationView> {
     await this.get(principal, id);
+    // Nobody decides an application they submitted (themselves or through a key of theirs).
+    await withTenant(this.deps.db, principal.tenantId, async (tx) => {
+      const { rows } = await tx.query<{ submitted_by: string }>('SELECT submitted_by FROM credit_applications WHERE id = $1', [id]);
+      await refuseMakerAsChecker(tx, rows[0]!.submitted_by, principal, 'credit application');
+    });
     const handle = this.deps.temporal.workflow.getHandle(creditWorkflowId(principal.tenantId, id));
     await deliverUpdate('application', () => handle.executeUpdate(decideApplication, { args: [{ ...body, underwriterId: principalRef(principal) }] }));
     return this.get(principal, id);

@@ -69,7 +69,7 @@ export function paymentRoutes(payments: PaymentsService): AnyRoute[] {
     route({
       method: 'get',
       path: '/api/payments',
-      summary: 'List payments, newest first, with cursor pagination',
+      summary: 'List payments, newest first, with cursor pagination: those you created (an API key: also those of the person who made it), or all of the tenant with payments:read-all',
       tag: TAG,
       access: { permission: 'payments:read' },
       query: z
@@ -141,7 +141,7 @@ export function paymentRoutes(payments: PaymentsService): AnyRoute[] {
     route({
       method: 'post',
       path: '/api/payments/:id/review',
-      summary: 'Approve or reject a payment held for risk review',
+      summary: 'Approve or reject a payment held for risk review (never one you created: 403, reason four-eyes)',
       tag: TAG,
       access: { permission: 'payments:review' },
       params: idParams,

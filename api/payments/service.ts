@@ -10,7 +10,8 @@ import {
   type Client,
 } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { can } from '../../core/identity/rbac';
 import type { Currency } from '../../core/money';
 import type { Config } from '../../platform/config';
 import { withTenant } from '../../platform/db/pool';
@@ -23,6 +24,7 @@ import { REFUND_FAILURES, REFUND_WORKFLOW_TYPE, refundWorkflowId, type RefundRes
 import { DomainError } from '../errors';
 import { createOnce } from '../idempotency';
 import { decodeCursor, page } from '../pagination';
+import { principalRef, refuseMakerAsChecker } from '../principals';
 import { deliverUpdate, readUntilSettled } from '../workflow-updates';
 import type { Principal } from '../middleware/authenticate';
 
@@ -48,6 +50,7 @@ interface PaymentRow {
   amount_captured_minor: string;
   amount_refunded_minor: string;
   invoice_ref: string | null;
+  created_by: string | null;
   unresolved_compensations: string[] | null;
   metadata: Record<string, string>;
   created_at: Date;
@@ -78,17 +81,25 @@ export function paymentView(r: PaymentRow) {
 }
 export type PaymentView = ReturnType<typeof paymentView>;
 
+/**
+ * Which payments a caller sees, as SQL over its two parameters (visibleTo): every payment of the tenant with
+ * payments:read-all, else those it created, and for an API key also those of the person who made the key.
+ */
+const VISIBLE = (all: string, ref: string) =>
+  `(${all}::boolean OR created_by = ${ref} OR created_by = (SELECT 'user:' || k.created_by FROM api_keys k WHERE 'api_key:' || k.id = ${ref}))`;
+const visibleTo = (p: Principal) => [can(p.role, 'payments:read-all'), principalRef(p)];
+
 export class PaymentsService {
   constructor(private readonly deps: { db: Pool; temporal: Client; config: Config }) {}
 
   async create(principal: Principal, idempotencyKey: string, body: CreatePaymentBody): Promise<{ payment: PaymentView; settled: boolean }> {
     const tenantId = principal.tenantId;
     const id = randomUUID();
-    const paymentId = await createOnce(this.deps.db, tenantId, 'payments', idempotencyKey, body, async (tx, hash) => {
+    const paymentId = await createOnce(this.deps.db, tenantId, 'payments', principalRef(principal), idempotencyKey, body, async (tx, hash) => {
       await tx.query(
-        `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method, invoice_ref, metadata, payment_method)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [id, tenantId, idempotencyKey, hash, body.customerId, body.amountMinor, body.currency, body.captureMethod, body.invoiceRef ?? null, body.metadata ?? {}, body.paymentMethod],
+        `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method, invoice_ref, metadata, payment_method, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        [id, tenantId, idempotencyKey, hash, body.customerId, body.amountMinor, body.currency, body.captureMethod, body.invoiceRef ?? null, body.metadata ?? {}, body.paymentMethod, principalRef(principal)],
       );
       await appendToOutbox(tx, {
         occurrence: ONCE,
@@ -121,9 +132,14 @@ export class PaymentsService {
   }
 
   async get(principal: Principal, paymentId: string): Promise<PaymentView> {
-    const row = await withTenant(this.deps.db, principal.tenantId, async (tx) => (await tx.query<PaymentRow>('SELECT * FROM payments WHERE id = $1', [paymentId])).rows[0]);
+    return paymentView(await withTenant(this.deps.db, principal.tenantId, (tx) => this.visibleRow(tx, principal, paymentId)));
+  }
+
+  /** The payment, if the caller may see it: another caller's payment is as absent as one that does not exist. */
+  private async visibleRow(tx: PoolClient, principal: Principal, paymentId: string): Promise<PaymentRow> {
+    const row = (await tx.query<PaymentRow>(`SELECT * FROM payments WHERE id = $1 AND ${VISIBLE('$2', '$3')}`, [paymentId, ...visibleTo(principal)])).rows[0];
     if (!row) throw new DomainError('not-found', `No payment ${paymentId}`);
-    return paymentView(row);
+    return row;
   }
 
   async list(principal: Principal, q: { status?: string; customerId?: string; limit: number; cursor?: string }) {
@@ -133,9 +149,9 @@ export class PaymentsService {
         await tx.query<PaymentRow>(
           `SELECT * FROM payments
             WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR customer_id = $2)
-              AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
+              AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid)) AND ${VISIBLE('$6', '$7')}
             ORDER BY created_at DESC, id DESC LIMIT $5`,
-          [q.status ?? null, q.customerId ?? null, after?.t ?? null, after?.id ?? null, q.limit + 1],
+          [q.status ?? null, q.customerId ?? null, after?.t ?? null, after?.id ?? null, q.limit + 1, ...visibleTo(principal)],
         )
       ).rows,
     );
@@ -171,7 +187,10 @@ export class PaymentsService {
   }
 
   async review(principal: Principal, paymentId: string, decision: 'approve' | 'reject') {
-    await this.get(principal, paymentId);
+    // Nobody checks a payment they made (themselves or through a key of theirs).
+    await withTenant(this.deps.db, principal.tenantId, async (tx) =>
+      refuseMakerAsChecker(tx, (await this.visibleRow(tx, principal, paymentId)).created_by, principal, 'payment'),
+    );
     const reviewerId = principal.kind === 'user' ? principal.userId : principal.apiKeyId;
     await this.update(principal.tenantId, paymentId, (h) => h.executeUpdate(reviewPayment, { args: [{ decision, reviewerId }] }));
     return this.get(principal, paymentId);
@@ -182,7 +201,7 @@ export class PaymentsService {
     if (payment.status !== 'succeeded') throw new DomainError('conflict', `A ${payment.status} payment cannot be refunded`);
     // The key is claimed with the request and the amount it resolves to before anything starts: a repeat finds the
     // same refund (even once nothing is left), another request under the key is refused.
-    const refundId = await createOnce(this.deps.db, principal.tenantId, 'payment_refund_requests', idempotencyKey, { paymentId, ...body }, async (tx, hash) => {
+    const refundId = await createOnce(this.deps.db, principal.tenantId, 'payment_refund_requests', principalRef(principal), idempotencyKey, { paymentId, ...body }, async (tx, hash) => {
       const amount = body.amountMinor ?? payment.amountCapturedMinor - payment.amountRefundedMinor;
       if (amount <= 0) throw new DomainError('unprocessable-entity', 'Nothing is left to refund on this payment');
       const id = deterministicUuid(principal.tenantId, paymentId, 'refund', idempotencyKey);

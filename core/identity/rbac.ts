@@ -14,7 +14,8 @@ export const PERMISSIONS = [
   'api-keys:manage',
   'platform:codec', // decode the tenant's own Temporal payloads (Web UI / CLI codec endpoint)
   'payments:create',
-  'payments:read',
+  'payments:read', // payments the caller (or the person who made its API key) created
+  'payments:read-all', // every payment of the tenant (finance, review queues)
   'payments:refund',
   'payments:review', // AML review decisions
   'credit:apply',
@@ -33,8 +34,8 @@ const ALL: readonly Permission[] = PERMISSIONS;
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  finance: ['profile:read', 'payments:create', 'payments:read', 'payments:refund', 'accounting:read', 'accounting:post', 'accounting:close', 'credit:read', 'credit:read-all'],
-  ops: ['profile:read', 'platform:codec', 'payments:read', 'payments:review', 'credit:read', 'credit:read-all'],
+  finance: ['profile:read', 'payments:create', 'payments:read', 'payments:read-all', 'payments:refund', 'accounting:read', 'accounting:post', 'accounting:close', 'credit:read', 'credit:read-all'],
+  ops: ['profile:read', 'platform:codec', 'payments:read', 'payments:read-all', 'payments:review', 'credit:read', 'credit:read-all'],
   underwriter: ['profile:read', 'credit:read', 'credit:read-all', 'credit:decide'],
   client: ['profile:read', 'payments:create', 'payments:read', 'payments:refund', 'credit:apply', 'credit:read'],
 };
