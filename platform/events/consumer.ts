@@ -57,20 +57,27 @@ function parseEnvelope(value: Buffer | null): CloudEvent {
   let json: unknown;
   try {
     json = JSON.parse(value?.toString('utf8') ?? '');
-  } catch (err) {
-    throw new PoisonMessage(`not JSON: ${(err as Error).message}`);
+  } catch {
+    // Not the parser's message: it quotes the input.
+    throw new PoisonMessage('not JSON');
   }
   const parsed = envelope.safeParse(json);
   if (!parsed.success) throw new PoisonMessage(`not a FinFlow CloudEvent: ${issuesOf(parsed.error)}`);
   return parsed.data as CloudEvent;
 }
 
-/** Why a message can never be processed, or undefined for a failure worth retrying. */
-function poisonReason(err: unknown): string | undefined {
-  if (err instanceof PoisonMessage) return err.message;
+/**
+ * Why a message can never be processed (`logged`: the same without anything the message said), or undefined for
+ * a failure worth retrying.
+ */
+function poisonReason(err: unknown): { reason: string; logged: string } | undefined {
+  if (err instanceof PoisonMessage) return { reason: err.message, logged: err.message.slice(0, 300) };
   const code = (err as { code?: unknown }).code;
-  // Data exceptions and integrity violations: the same message fails the same way every time.
-  if (typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)) return `the database refused it (${code}): ${(err as Error).message}`;
+  // Data exceptions and integrity violations: the same message fails the same way every time. The database's
+  // message may quote the value it refused: it goes with the message to the dead-letter topic, not to the log.
+  if (typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)) {
+    return { reason: `the database refused it (${code}): ${(err as Error).message}`, logged: `the database refused it (${code})` };
+  }
   return undefined;
 }
 
@@ -91,7 +98,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
   };
   await consumer.subscribe({ topic: prefix + opts.topic, fromBeginning: true });
 
-  async function deadLetter(topic: string, partition: number, message: KafkaMessage, reason: string) {
+  async function deadLetter(topic: string, partition: number, message: KafkaMessage, { reason, logged }: { reason: string; logged: string }) {
     const headers: IHeaders = {
       ...message.headers,
       reason: reason.slice(0, 1000),
@@ -102,7 +109,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
     };
     // Published before the offset is committed: should this fail, the message is retried, never lost.
     await deadLetters.send({ topic: prefix + DEAD_LETTER_TOPIC, messages: [{ key: message.key, value: message.value, headers }] });
-    opts.log.error({ groupId: opts.groupId, topic, partition, offset: message.offset, reason: reason.slice(0, 300) }, 'message dead-lettered');
+    opts.log.error({ groupId: opts.groupId, topic, partition, offset: message.offset, reason: logged }, 'message dead-lettered');
   }
 
   await consumer.run({
@@ -110,10 +117,10 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
       try {
         await opts.handle(parseEnvelope(message.value));
       } catch (err) {
-        const reason = poisonReason(err);
+        const poison = poisonReason(err);
         // A throw leaves the offset uncommitted: kafkajs retries the message.
-        if (reason === undefined) throw err;
-        await deadLetter(topic, partition, message, reason);
+        if (poison === undefined) throw err;
+        await deadLetter(topic, partition, message, poison);
       }
     },
   });
