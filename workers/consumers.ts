@@ -15,6 +15,16 @@ async function main() {
   const kafka = createKafka(cfg);
   const consumers = await startConsumerGroups({ kafka, log, db, analytics: mongo.db(cfg.MONGO_DATABASE), config: cfg });
   log.info({ groups: CONSUMER_GROUPS }, 'consumers running');
+  // kafkajs restarts a consumer after a retriable crash by itself; after any other crash (a handler defect it deems
+  // non-retriable) the group would sit idle in a live process. Exit instead, so the supervisor restarts it and the
+  // group resumes from its last committed offset.
+  for (const consumer of consumers) {
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) return;
+      log.error({ groupId: payload.groupId, error: payload.error.name }, 'consumer crashed and will not restart: exiting');
+      process.exit(1);
+    });
+  }
   if (cfg.HEALTH_PORT) startHealthServer(cfg.HEALTH_PORT, () => true);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
