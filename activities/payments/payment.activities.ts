@@ -1,6 +1,7 @@
 /**
  * PaymentSaga's activities over injected ports. Each is idempotent by the payment id and its step: provider
- * calls carry `<paymentId>:<step>` idempotency keys and look the intent up first; ledger entries have ids derived
+ * calls carry `<paymentId>:<step>` idempotency keys and find the intent by the id stored on the payment row
+ * (payment-provider.activities.ts); ledger entries have ids derived
  * from the workflow id and step, events from the payment and their occurrence; the database accepts each once.
  */
 import { ApplicationFailure } from '@temporalio/activity';
@@ -8,11 +9,11 @@ import type { Pool, PoolClient } from 'pg';
 import type { Currency } from '../../core/money';
 import { withTenant } from '../../platform/db/pool';
 import { appendToOutbox, ONCE } from '../../platform/events/outbox';
-import { failpoint } from '../../platform/failpoints';
 import { deterministicUuid } from '../../platform/ids';
 import { LedgerError, placeHold, postIntoOpenPeriod, reverseIntoOpenPeriod, settleHold } from '../../platform/ledger';
 import { paymentPartitionKey, type PaymentInput } from '../../workflows/payments/payment.contract';
-import { ProviderError, type PaymentProvider, type ProviderIntent } from './provider/port';
+import { createPaymentProviderActivities } from './payment-provider.activities';
+import type { PaymentProvider } from './provider/port';
 import { refusal } from '../platform/refusal';
 
 export interface RiskPolicy {
@@ -26,19 +27,6 @@ export interface PaymentActivityDeps {
   db: Pool;
   provider: PaymentProvider;
   risk: RiskPolicy;
-}
-
-/** Provider errors become ApplicationFailures typed by string, so the saga can tell declines from outages. */
-async function providerStep<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof ProviderError) {
-      if (err.type === 'ProviderUnavailable') throw ApplicationFailure.create({ type: err.type, message: err.message, details: [err.code ?? null] });
-      throw refusal(err.type, err.message, [err.code ?? null]);
-    }
-    throw err;
-  }
 }
 
 async function ledgerStep<T>(run: () => Promise<T>): Promise<T> {
@@ -81,6 +69,8 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
   }
 
   return {
+    ...createPaymentProviderActivities({ db, provider }),
+
     async screenPayment(input: PaymentInput): Promise<{ decision: 'clear' | 'review' | 'reject'; reasons: string[] }> {
       const reasons: string[] = [];
       if (risk.deniedCustomers.has(input.customerId)) return { decision: 'reject', reasons: ['customer_on_deny_list'] };
@@ -100,25 +90,6 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
       await withTenant(db, input.tenantId, (tx) => tx.query("UPDATE payments SET status = $2, updated_at = now() WHERE id = $1 AND status = 'pending'", [input.paymentId, input.status]));
     },
 
-    async authorizePayment(input: PaymentInput): Promise<ProviderIntent> {
-      return providerStep(async () => {
-        // A retry may come after the provider forgot the idempotency key: look the intent up first.
-        const existing = await provider.findIntent(input.paymentId);
-        if (existing) return existing;
-        const intent = await provider.authorize({
-          paymentId: input.paymentId,
-          amountMinor: input.amountMinor,
-          currency: input.currency,
-          paymentMethod: input.paymentMethod,
-          captureMethod: input.captureMethod,
-          idempotencyKey: `${input.paymentId}:authorize`,
-        });
-        // Automatic capture: the money has moved and the saga does not know yet.
-        if (intent.status === 'succeeded') failpoint('after-provider-charge', input.paymentId);
-        return intent;
-      });
-    },
-
     async recordAuthorization(input: { tenantId: string; paymentId: string; providerRef: string; authorizationTtlSeconds: number }): Promise<void> {
       await ledgerStep(() => withTenant(db, input.tenantId, async (tx) => {
         const p = await paymentRow(tx, input.paymentId);
@@ -131,45 +102,10 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
           source: { type: 'payment', id: input.paymentId },
         });
         await tx.query(
-          "UPDATE payments SET status = 'authorized', provider = $2, provider_ref = $3, updated_at = now() WHERE id = $1 AND status IN ('pending', 'in_review')",
+          "UPDATE payments SET status = 'authorized', provider = $2, provider_ref = $3, updated_at = now() WHERE id = $1 AND status IN ('pending', 'in_review', 'requires_action', 'processing')",
           [input.paymentId, provider.name, input.providerRef],
         );
       }));
-    },
-
-    async captureCharge(input: { tenantId: string; paymentId: string; providerRef: string }): Promise<ProviderIntent> {
-      return providerStep(async () => {
-        const intent = await provider.findIntent(input.paymentId);
-        if (intent?.status === 'succeeded') return intent; // captured already (automatic capture, or a retry)
-        const captured = await provider.capture({ paymentId: input.paymentId, providerRef: input.providerRef, idempotencyKey: `${input.paymentId}:capture` });
-        failpoint('after-provider-charge', input.paymentId); // manual capture: the money has moved, the saga does not know yet
-        return captured;
-      });
-    },
-
-    /**
-     * Undoes whatever the provider holds for this payment, found by the payment id: an authorisation is cancelled, a
-     * charge refunded (all that is left of it). The saga's one provider-side compensation, also after an
-     * authorisation whose answer never reached it (the provider may have charged all the same).
-     */
-    async undoAtProvider(input: { tenantId: string; paymentId: string }): Promise<'nothing' | 'released' | 'refunded'> {
-      return providerStep(async () => {
-        const intent = await provider.findIntent(input.paymentId);
-        if (intent?.status === 'requires_capture') {
-          await provider.cancel({ paymentId: input.paymentId, providerRef: intent.providerRef, idempotencyKey: `${input.paymentId}:cancel` });
-          return 'released';
-        }
-        const refundable = intent?.status === 'succeeded' ? intent.amountCapturedMinor - intent.amountRefundedMinor : 0;
-        if (!intent || refundable <= 0) return 'nothing';
-        await provider.refund({
-          paymentId: input.paymentId,
-          providerRef: intent.providerRef,
-          refundId: deterministicUuid(input.paymentId, 'compensation-refund'),
-          amountMinor: refundable,
-          idempotencyKey: `${input.paymentId}:compensation-refund`,
-        });
-        return 'refunded';
-      });
     },
 
     /**
@@ -232,12 +168,19 @@ export function createPaymentActivities({ db, provider, risk }: PaymentActivityD
       });
     },
 
-    /** Ends a payment cancelled (its authorisation released, or its charge refunded) or expired uncaptured. */
-    async closePaymentWithoutCapture(input: { tenantId: string; paymentId: string; status: 'canceled' | 'expired' }): Promise<void> {
+    /**
+     * Ends a payment cancelled (its authorisation released, or its charge refunded) or expired: uncaptured, or the
+     * customer never authenticated (`failureCode` customer_action_expired).
+     */
+    async closePaymentWithoutCapture(input: { tenantId: string; paymentId: string; status: 'canceled' | 'expired'; failureCode?: string }): Promise<void> {
+      const failureCode = input.failureCode ?? (input.status === 'expired' ? 'authorization_expired' : 'canceled');
       await withTenant(db, input.tenantId, async (tx) => {
-        await tx.query('UPDATE payments SET status = $2, updated_at = now() WHERE id = $1 AND status IN ($3, $4, $5)', [input.paymentId, input.status, 'pending', 'in_review', 'authorized']);
+        await tx.query(
+          "UPDATE payments SET status = $2, failure_code = coalesce($3, failure_code), updated_at = now() WHERE id = $1 AND status IN ('pending', 'in_review', 'authorized', 'requires_action', 'processing')",
+          [input.paymentId, input.status, input.failureCode ?? null],
+        );
         await settleHoldIfAny(tx, input.paymentId, input.status === 'expired' ? 'expired' : 'released');
-        await emitOutcome(tx, input.paymentId, input.tenantId, 'payment.failed', { status: input.status, failureCode: input.status === 'expired' ? 'authorization_expired' : 'canceled' });
+        await emitOutcome(tx, input.paymentId, input.tenantId, 'payment.failed', { status: input.status, failureCode });
       });
     },
 

@@ -18,24 +18,31 @@ beforeAll(() => {
 });
 afterAll(() => db.end());
 
-const authorize = (paymentId: string, paymentMethod = 'pm_card_visa', captureMethod: 'manual' | 'automatic' = 'manual', amountMinor = 2500) =>
-  sandbox.authorize({ paymentId, amountMinor, currency: 'EUR', paymentMethod, captureMethod, idempotencyKey: `${paymentId}:authorize` });
+/** Creates the payment's intent unconfirmed, then confirms it, as the saga's authorisation does. */
+async function authorize(paymentId: string, paymentMethod = 'pm_card_visa', captureMethod: 'manual' | 'automatic' = 'manual', amountMinor = 2500) {
+  const created = await sandbox.createIntent({ paymentId, amountMinor, currency: 'EUR', paymentMethod, captureMethod, idempotencyKey: `${paymentId}:create` });
+  return sandbox.authorize({ paymentId, providerRef: created.providerRef, idempotencyKey: `${paymentId}:confirm` });
+}
 
 describe('StripeProvider against stripe-mock', () => {
-  it('sends requests Stripe’s API accepts (create, capture, cancel, refund)', async () => {
+  it('sends requests Stripe’s API accepts (create, confirm, retrieve, capture, cancel, refund)', async () => {
     const wire = new StripeProvider(stripe);
-    const pi = await wire.authorize({ paymentId: randomUUID(), amountMinor: 1000, currency: 'USD', paymentMethod: 'pm_card_visa', captureMethod: 'manual', idempotencyKey: randomUUID() });
+    const paymentId = randomUUID();
+    const pi = await wire.createIntent({ paymentId, amountMinor: 1000, currency: 'USD', paymentMethod: 'pm_card_visa', captureMethod: 'manual', idempotencyKey: randomUUID() });
     expect(pi.providerRef).toMatch(/^pi_/);
-    await wire.capture({ providerRef: pi.providerRef, idempotencyKey: randomUUID() });
-    await wire.cancel({ providerRef: pi.providerRef, idempotencyKey: randomUUID() });
-    expect((await wire.refund({ paymentId: 'p', providerRef: pi.providerRef, refundId: 'r', amountMinor: 100, idempotencyKey: randomUUID() })).refundRef).toMatch(/^re_/);
+    const ref = { paymentId, providerRef: pi.providerRef };
+    await wire.authorize({ ...ref, idempotencyKey: randomUUID() });
+    await wire.retrieve(ref);
+    await wire.capture({ ...ref, idempotencyKey: randomUUID() });
+    await wire.cancel({ ...ref, idempotencyKey: randomUUID() });
+    expect((await wire.refund({ ...ref, refundId: 'r', amountMinor: 100, idempotencyKey: randomUUID() })).refundRef).toMatch(/^re_/);
   });
 
   it('classifies a request Stripe refuses as a non-retryable invalid request', async () => {
     const wire = new StripeProvider(stripe);
     // stripe-mock validates types (not business ranges): a fractional amount is refused as Stripe would.
     const error = await wire
-      .authorize({ paymentId: 'x', amountMinor: 1.5, currency: 'USD', paymentMethod: 'pm_card_visa', captureMethod: 'manual', idempotencyKey: randomUUID() })
+      .createIntent({ paymentId: 'x', amountMinor: 1.5, currency: 'USD', paymentMethod: 'pm_card_visa', captureMethod: 'manual', idempotencyKey: randomUUID() })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).type).toBe(PROVIDER_INVALID_REQUEST);
@@ -47,7 +54,7 @@ describe('the stripe-mock sandbox', () => {
     const id = randomUUID();
     const intent = await authorize(id);
     expect(intent).toMatchObject({ status: 'requires_capture', amountCapturedMinor: 0 });
-    expect(await authorize(id)).toEqual(intent); // a retried authorisation finds the same intent
+    expect(await authorize(id)).toEqual(intent); // a retried authorisation (the same keys) finds the same intent, confirmed once
     const captured = await sandbox.capture({ paymentId: id, providerRef: intent.providerRef, idempotencyKey: `${id}:capture` });
     expect(captured).toMatchObject({ status: 'succeeded', amountCapturedMinor: 2500 });
     expect(await sandbox.capture({ paymentId: id, providerRef: intent.providerRef, idempotencyKey: `${id}:capture` })).toEqual(captured);
@@ -99,7 +106,8 @@ describe('FaultInjectingProvider', () => {
     const faulty = new FaultInjectingProvider(sandbox);
     const id = randomUUID();
     faulty.inject(id, { method: 'authorize', kind: 'unavailable', times: 2 });
-    const args = { paymentId: id, amountMinor: 100, currency: 'EUR' as const, paymentMethod: 'pm_card_visa', captureMethod: 'automatic' as const, idempotencyKey: id };
+    const created = await faulty.createIntent({ paymentId: id, amountMinor: 100, currency: 'EUR', paymentMethod: 'pm_card_visa', captureMethod: 'automatic', idempotencyKey: id });
+    const args = { paymentId: id, providerRef: created.providerRef, idempotencyKey: `${id}:confirm` };
     await expect(faulty.authorize(args)).rejects.toMatchObject({ type: PROVIDER_UNAVAILABLE });
     await expect(faulty.authorize(args)).rejects.toMatchObject({ type: PROVIDER_UNAVAILABLE });
     await expect(faulty.authorize(args)).resolves.toMatchObject({ status: 'succeeded' });

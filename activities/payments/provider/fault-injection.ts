@@ -2,9 +2,9 @@
  * FOR TESTS: a wrapper around any provider that injects declines and outages on chosen payments and counts
  * every call per payment, so tests can assert "at most one capture" and drive retries and compensation.
  */
-import { ProviderError, PROVIDER_DECLINED, PROVIDER_UNAVAILABLE, type PaymentProvider } from './port';
+import { ProviderError, PROVIDER_DECLINED, PROVIDER_UNAVAILABLE, type PaymentProvider, type ProviderIntent } from './port';
 
-type Method = 'findIntent' | 'authorize' | 'capture' | 'cancel' | 'refund';
+type Method = 'createIntent' | 'authorize' | 'retrieve' | 'capture' | 'cancel' | 'refund';
 
 export interface Fault {
   method: Method;
@@ -16,12 +16,15 @@ export interface Fault {
   after?: number;
 }
 
+/** A provider that can show a payment's intent as its dashboard would (the sandbox can). */
+type Inspectable = PaymentProvider & { findIntent?(paymentId: string): Promise<ProviderIntent | undefined> };
+
 export class FaultInjectingProvider implements PaymentProvider {
   readonly name: string;
   private readonly calls = new Map<string, Record<Method, number>>();
   private readonly faults = new Map<string, Fault[]>();
 
-  constructor(private readonly inner: PaymentProvider) {
+  constructor(private readonly inner: Inspectable) {
     this.name = `fault-injecting(${inner.name})`;
   }
 
@@ -30,7 +33,13 @@ export class FaultInjectingProvider implements PaymentProvider {
   }
 
   callsFor(paymentId: string): Record<Method, number> {
-    return { findIntent: 0, authorize: 0, capture: 0, cancel: 0, refund: 0, ...this.calls.get(paymentId) };
+    return { createIntent: 0, authorize: 0, retrieve: 0, capture: 0, cancel: 0, refund: 0, ...this.calls.get(paymentId) };
+  }
+
+  /** The inner provider's own view of the payment's intent, for assertions: not counted, never faulted. */
+  findIntent(paymentId: string): Promise<ProviderIntent | undefined> {
+    if (!this.inner.findIntent) throw new Error(`${this.inner.name} cannot show a payment's intent`);
+    return this.inner.findIntent(paymentId);
   }
 
   private async call<T>(method: Method, paymentId: string, run: () => Promise<T>): Promise<T> {
@@ -55,11 +64,14 @@ export class FaultInjectingProvider implements PaymentProvider {
     return run();
   }
 
-  findIntent(paymentId: string) {
-    return this.call('findIntent', paymentId, () => this.inner.findIntent(paymentId));
+  createIntent(input: Parameters<PaymentProvider['createIntent']>[0]) {
+    return this.call('createIntent', input.paymentId, () => this.inner.createIntent(input));
   }
   authorize(input: Parameters<PaymentProvider['authorize']>[0]) {
     return this.call('authorize', input.paymentId, () => this.inner.authorize(input));
+  }
+  retrieve(input: Parameters<PaymentProvider['retrieve']>[0]) {
+    return this.call('retrieve', input.paymentId, () => this.inner.retrieve(input));
   }
   capture(input: Parameters<PaymentProvider['capture']>[0]) {
     return this.call('capture', input.paymentId, () => this.inner.capture(input));

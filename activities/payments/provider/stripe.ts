@@ -1,78 +1,113 @@
 /**
- * The Stripe adapter, on the official SDK: PaymentIntents with manual or automatic capture, cancel and refunds.
- * Errors are classified: declines and invalid requests are business failures (not retried); connection
- * errors, 5xx, 429 and lock timeouts are retried by Temporal with backoff.
+ * The Stripe adapter, on the official SDK: PaymentIntents created unconfirmed, then confirmed, captured (manual
+ * capture), cancelled and refunded, each found by its id. Never Stripe Search: its index lags writes by up to
+ * about a minute, so a lookup right after a create would miss the intent. Every status Stripe documents is mapped;
+ * one it does not is an error, not a success. Errors are classified: declines and invalid requests are business
+ * failures (not retried); connection errors, 5xx, 429 and lock timeouts are retried by Temporal with backoff.
  */
 import Stripe from 'stripe';
 import type { Currency } from '../../../core/money';
-import { ProviderError, PROVIDER_DECLINED, PROVIDER_INVALID_REQUEST, PROVIDER_UNAVAILABLE, type PaymentProvider, type ProviderIntent } from './port';
+import {
+  INTENT_STATUSES,
+  ProviderError,
+  PROVIDER_DECLINED,
+  PROVIDER_INVALID_REQUEST,
+  PROVIDER_UNAVAILABLE,
+  PROVIDER_UNEXPECTED,
+  type IntentStatus,
+  type PaymentProvider,
+  type ProviderIntent,
+} from './port';
 
 export const PAYMENT_ID_METADATA = 'finflow_payment_id';
+/** The charge's refunded total comes with the intent, so a compensation refunds only what is left. */
+const EXPAND = ['latest_charge'];
+
+/** A client for Stripe at `url` (stripe-mock, or a test's Stripe double); stripe-mock accepts any test key. */
+export function stripeClientAt(url: string, apiKey = 'sk_test_123'): Stripe {
+  const u = new URL(url);
+  return new Stripe(apiKey, { host: u.hostname, port: Number(u.port), protocol: u.protocol.replace(':', '') as 'http', maxNetworkRetries: 0, timeout: 10_000 });
+}
 
 export function stripeClient(opts: { apiKey?: string; mockUrl: string }): Stripe {
   if (opts.apiKey) return new Stripe(opts.apiKey, { maxNetworkRetries: 0, timeout: 20_000 });
-  const url = new URL(opts.mockUrl);
-  // stripe-mock accepts any test key.
-  return new Stripe('sk_test_123', { host: url.hostname, port: Number(url.port), protocol: url.protocol.replace(':', '') as 'http', maxNetworkRetries: 0, timeout: 10_000 });
+  return stripeClientAt(opts.mockUrl);
+}
+
+export function intentStatus(status: string): IntentStatus {
+  const known = INTENT_STATUSES.find((s) => s === status);
+  if (!known) throw new ProviderError(PROVIDER_UNEXPECTED, `Stripe answered a PaymentIntent status this adapter does not know: ${status.slice(0, 40)}`);
+  return known;
 }
 
 export function toIntent(pi: Stripe.PaymentIntent): ProviderIntent {
-  const status: ProviderIntent['status'] = pi.status === 'requires_capture' ? 'requires_capture' : pi.status === 'canceled' ? 'canceled' : 'succeeded';
+  const status = intentStatus(pi.status);
+  const charge = pi.latest_charge && typeof pi.latest_charge === 'object' ? pi.latest_charge : undefined;
+  const failure = pi.last_payment_error?.decline_code ?? pi.last_payment_error?.code;
+  const redirectUrl = pi.next_action?.redirect_to_url?.url ?? undefined;
   return {
     providerRef: pi.id,
     status,
     amountMinor: pi.amount,
     amountCapturedMinor: pi.amount_received ?? 0,
-    amountRefundedMinor: 0,
+    amountRefundedMinor: charge?.amount_refunded ?? 0,
     currency: pi.currency.toUpperCase() as Currency,
+    ...(status === 'requires_action' && pi.client_secret
+      ? { nextAction: { type: pi.next_action?.type ?? 'use_stripe_sdk', clientSecret: pi.client_secret, ...(redirectUrl ? { redirectUrl } : {}) } }
+      : {}),
+    ...(failure ? { lastFailureCode: failure } : {}),
   };
 }
 
 export function classify(err: unknown): never {
+  if (err instanceof ProviderError) throw err;
   if (err instanceof Stripe.errors.StripeCardError) throw new ProviderError(PROVIDER_DECLINED, 'The card was declined', err.decline_code ?? err.code);
   if (err instanceof Stripe.errors.StripeInvalidRequestError) throw new ProviderError(PROVIDER_INVALID_REQUEST, `Stripe refused the request: ${err.code ?? 'invalid_request'}`, err.code);
   if (err instanceof Stripe.errors.StripeError) throw new ProviderError(PROVIDER_UNAVAILABLE, `Stripe is unavailable (${err.type})`);
   throw new ProviderError(PROVIDER_UNAVAILABLE, `Stripe call failed: ${(err as Error).message}`);
 }
 
+const mapped = (call: Promise<Stripe.PaymentIntent>) => call.then(toIntent, classify);
+
 export class StripeProvider implements PaymentProvider {
   readonly name = 'stripe';
   constructor(protected readonly stripe: Stripe) {}
 
-  async findIntent(paymentId: string): Promise<ProviderIntent | undefined> {
-    const found = await this.stripe.paymentIntents
-      .search({ query: `metadata['${PAYMENT_ID_METADATA}']:'${paymentId.replace(/'/g, '')}'`, limit: 1 })
-      .catch(classify);
-    return found.data[0] ? toIntent(found.data[0]) : undefined;
-  }
-
-  async authorize(input: Parameters<PaymentProvider['authorize']>[0]): Promise<ProviderIntent> {
-    const pi = await this.stripe.paymentIntents
-      .create(
+  createIntent(input: Parameters<PaymentProvider['createIntent']>[0]): Promise<ProviderIntent> {
+    return mapped(
+      this.stripe.paymentIntents.create(
         {
           amount: input.amountMinor,
           currency: input.currency.toLowerCase(),
           payment_method: input.paymentMethod,
-          confirm: true,
+          confirm: false,
           capture_method: input.captureMethod,
           automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
           metadata: { [PAYMENT_ID_METADATA]: input.paymentId },
+          expand: EXPAND,
         },
         { idempotencyKey: input.idempotencyKey },
-      )
-      .catch(classify);
-    return toIntent(pi);
+      ),
+    );
   }
 
-  async capture(input: { providerRef: string; idempotencyKey: string }): Promise<ProviderIntent> {
-    return toIntent(await this.stripe.paymentIntents.capture(input.providerRef, {}, { idempotencyKey: input.idempotencyKey }).catch(classify));
+  authorize(input: Parameters<PaymentProvider['authorize']>[0]): Promise<ProviderIntent> {
+    return mapped(this.stripe.paymentIntents.confirm(input.providerRef, { expand: EXPAND }, { idempotencyKey: input.idempotencyKey }));
   }
 
-  async cancel(input: { providerRef: string; idempotencyKey: string }): Promise<ProviderIntent> {
-    return toIntent(await this.stripe.paymentIntents.cancel(input.providerRef, {}, { idempotencyKey: input.idempotencyKey }).catch(classify));
+  retrieve(input: Parameters<PaymentProvider['retrieve']>[0]): Promise<ProviderIntent> {
+    return mapped(this.stripe.paymentIntents.retrieve(input.providerRef, { expand: EXPAND }));
   }
 
-  async refund(input: { paymentId: string; providerRef: string; refundId: string; amountMinor: number; idempotencyKey: string }) {
+  capture(input: Parameters<PaymentProvider['capture']>[0]): Promise<ProviderIntent> {
+    return mapped(this.stripe.paymentIntents.capture(input.providerRef, { expand: EXPAND }, { idempotencyKey: input.idempotencyKey }));
+  }
+
+  cancel(input: Parameters<PaymentProvider['cancel']>[0]): Promise<ProviderIntent> {
+    return mapped(this.stripe.paymentIntents.cancel(input.providerRef, { expand: EXPAND }, { idempotencyKey: input.idempotencyKey }));
+  }
+
+  async refund(input: Parameters<PaymentProvider['refund']>[0]) {
     const refund = await this.stripe.refunds
       .create(
         { payment_intent: input.providerRef, amount: input.amountMinor, metadata: { [PAYMENT_ID_METADATA]: input.paymentId, finflow_refund_id: input.refundId } },

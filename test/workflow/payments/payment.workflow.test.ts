@@ -172,16 +172,17 @@ describe('PaymentSaga', () => {
       expectFailed(outcome, PAYMENT_FAILURES.providerUnavailable, 'ProviderUnavailable');
       expect(outcome.result.failure!.cause).toMatchObject({ retryState: 'MAXIMUM_ATTEMPTS_REACHED' });
       expect(provider.callsFor(input.paymentId).authorize).toBe(6);
-      expect(await provider.findIntent(input.paymentId)).toBeUndefined();
+      // The intent was created but never confirmed; the compensation cancelled it.
+      expect(await provider.findIntent(input.paymentId)).toMatchObject({ status: 'canceled', amountCapturedMinor: 0 });
       expect(await row(input.paymentId)).toMatchObject({ status: 'failed' });
     });
 
     it('refunds a charge whose answer was lost, though the payment fails', async () => {
       const input = paymentInput();
       // The first attempt charges the card, but the answer never arrives; the provider is then out for the rest of
-      // the retry budget (each later attempt starts by looking the intent up, and fails there).
+      // the retry budget (each later attempt starts by retrieving the intent by its stored id, and fails there).
       provider.inject(input.paymentId, { method: 'authorize', kind: 'lost', times: 1 });
-      provider.inject(input.paymentId, { method: 'findIntent', kind: 'unavailable', after: 1, times: 5 });
+      provider.inject(input.paymentId, { method: 'retrieve', kind: 'unavailable', times: 5 });
       const before = await clearing();
       expectFailed(await withWorker((q) => run(input, q)), PAYMENT_FAILURES.providerUnavailable, 'ProviderUnavailable');
       expect(provider.callsFor(input.paymentId).authorize).toBe(1);
