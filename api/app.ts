@@ -38,6 +38,8 @@ import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
 import { smokeRoutes } from './routes/smoke';
 import { buildRouter, openApiDocument, type AnyRoute } from './routing';
+import { webhookRoutes } from './webhooks/routes';
+import { StripeWebhooks } from './webhooks/stripe-service';
 
 export interface ApiDeps {
   config: Config;
@@ -72,10 +74,12 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
   const payments = new PaymentsService({ db: deps.db, temporal: deps.temporal, config: deps.config });
   const credit = new CreditService({ db: deps.db, temporal: deps.temporal, config: deps.config });
   const accounting = new AccountingService({ db: deps.db });
+  const stripeWebhooks = new StripeWebhooks({ db: deps.db, temporal: deps.temporal, secret: deps.config.STRIPE_WEBHOOK_SECRET, log: deps.log });
   const routes: AnyRoute[] = [
     ...healthRoutes(deps.probes),
     ...identityRoutes(identity, deps.jwt, { registrations }),
     ...paymentRoutes(payments),
+    ...webhookRoutes(stripeWebhooks),
     ...creditRoutes(credit),
     ...accountingRoutes(accounting),
     ...smokeRoutes(deps),

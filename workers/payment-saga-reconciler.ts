@@ -22,6 +22,7 @@ type ReconcilerConfig = Pick<
   | 'PAYMENT_SAGA_START_WINDOW_HOURS'
   | 'PAYMENT_REVIEW_TIMEOUT_SECONDS'
   | 'PAYMENT_AUTHORIZATION_TTL_SECONDS'
+  | 'PAYMENT_CUSTOMER_ACTION_TIMEOUT_SECONDS'
 >;
 
 export const paymentSagaReconcilerScheduleId = (cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE_PREFIX'>) => `${cfg.TEMPORAL_TASK_QUEUE_PREFIX}payment-saga-reconciler`;
@@ -34,6 +35,7 @@ export async function ensurePaymentSagaReconcilerSchedule(client: Client, cfg: R
     limit: 200,
     reviewTimeoutSeconds: cfg.PAYMENT_REVIEW_TIMEOUT_SECONDS,
     authorizationTtlSeconds: cfg.PAYMENT_AUTHORIZATION_TTL_SECONDS,
+    customerActionTimeoutSeconds: cfg.PAYMENT_CUSTOMER_ACTION_TIMEOUT_SECONDS,
   };
   const action: ScheduleOptionsStartWorkflowAction<typeof PaymentSagaReconciler> = {
     type: 'startWorkflow',

@@ -42,6 +42,7 @@ export function createSagaReconcilerActivities({ db, temporal }: { db: Pool; tem
           ...(p.invoice_ref ? { invoiceRef: p.invoice_ref } : {}),
           reviewTimeoutSeconds: input.reviewTimeoutSeconds,
           authorizationTtlSeconds: input.authorizationTtlSeconds,
+          ...(input.customerActionTimeoutSeconds ? { customerActionTimeoutSeconds: input.customerActionTimeoutSeconds } : {}),
         };
         try {
           await temporal.workflow.start(PAYMENT_WORKFLOW_TYPE, {

@@ -25,7 +25,7 @@ export const createPaymentBody = z
 
 const payment = z.object({
   id: z.string().uuid(),
-  status: z.enum(['pending', 'in_review', 'authorized', 'succeeded', 'failed', 'canceled', 'expired', 'needs_attention']),
+  status: z.enum(['pending', 'in_review', 'requires_action', 'processing', 'authorized', 'succeeded', 'failed', 'canceled', 'expired', 'needs_attention', 'disputed']),
   amountMinor: z.number().int(),
   currency: z.string(),
   customerId: z.string(),
@@ -33,10 +33,18 @@ const payment = z.object({
   failureCode: z.string().nullable(),
   amountCapturedMinor: z.number().int(),
   amountRefundedMinor: z.number().int(),
+  amountDisputedMinor: z.number().int(),
   invoiceRef: z.string().nullable(),
   metadata: z.record(z.string(), z.string()),
   createdAt: z.string(),
   updatedAt: z.string(),
+});
+/** One payment, with what the customer must do while it requires action (3-D Secure): for the caller's front end only. */
+const paymentDetail = payment.extend({
+  nextAction: z
+    .object({ type: z.string(), clientSecret: z.string(), redirectUrl: z.string().optional() })
+    .nullable()
+    .describe('While status is requires_action: hand clientSecret to Stripe.js (handleNextAction), or send the customer to redirectUrl'),
 });
 const idParams = z.object({ id: z.string().uuid() }).strict();
 const pageQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().max(500).optional() }).strict();
@@ -55,8 +63,8 @@ export function paymentRoutes(payments: PaymentsService): AnyRoute[] {
       body: createPaymentBody,
       example: { body: example },
       responses: {
-        201: { description: 'Decided (succeeded, failed, authorised or in review)', schema: payment },
-        202: { description: 'Still being processed: poll the Location', schema: payment },
+        201: { description: 'Decided (succeeded, failed, authorised, in review), or waiting for the customer (requires_action, with nextAction) or the provider (processing)', schema: paymentDetail },
+        202: { description: 'Still being processed: poll the Location', schema: paymentDetail },
         422: { description: 'The Idempotency-Key was used with a different request', schema: null },
       },
       async handler(ctx, { headers, body, principal }) {
@@ -109,7 +117,7 @@ export function paymentRoutes(payments: PaymentsService): AnyRoute[] {
       tag: TAG,
       access: { permission: 'payments:read' },
       params: idParams,
-      responses: { 200: { description: 'The payment', schema: payment }, 404: { description: 'No such payment in this tenant', schema: null } },
+      responses: { 200: { description: 'The payment', schema: paymentDetail }, 404: { description: 'No such payment in this tenant', schema: null } },
       async handler(ctx, { params, principal }) {
         ctx.body = await payments.get(principal!, params.id);
       },
@@ -121,7 +129,7 @@ export function paymentRoutes(payments: PaymentsService): AnyRoute[] {
       tag: TAG,
       access: { permission: 'payments:create' },
       params: idParams,
-      responses: { 200: { description: 'The payment after capture', schema: payment }, 409: { description: 'Not capturable now', schema: null } },
+      responses: { 200: { description: 'The payment after capture', schema: paymentDetail }, 409: { description: 'Not capturable now', schema: null } },
       async handler(ctx, { params, principal }) {
         ctx.body = await payments.capture(principal!, params.id);
       },
@@ -129,11 +137,11 @@ export function paymentRoutes(payments: PaymentsService): AnyRoute[] {
     route({
       method: 'post',
       path: '/api/payments/:id/cancel',
-      summary: 'Cancel an authorised or in-review payment (the authorisation is released)',
+      summary: 'Cancel an authorised, in-review or action-requiring payment (the authorisation is released, the intent cancelled)',
       tag: TAG,
       access: { permission: 'payments:create' },
       params: idParams,
-      responses: { 200: { description: 'The cancelled payment', schema: payment }, 409: { description: 'Not cancellable now', schema: null } },
+      responses: { 200: { description: 'The cancelled payment', schema: paymentDetail }, 409: { description: 'Not cancellable now', schema: null } },
       async handler(ctx, { params, principal }) {
         ctx.body = await payments.cancel(principal!, params.id);
       },
@@ -147,7 +155,7 @@ export function paymentRoutes(payments: PaymentsService): AnyRoute[] {
       params: idParams,
       body: z.object({ decision: z.enum(['approve', 'reject']) }).strict(),
       example: { body: { decision: 'approve' } },
-      responses: { 200: { description: 'The payment after the decision', schema: payment }, 409: { description: 'Not in review', schema: null } },
+      responses: { 200: { description: 'The payment after the decision', schema: paymentDetail }, 409: { description: 'Not in review', schema: null } },
       async handler(ctx, { params, body, principal }) {
         ctx.body = await payments.review(principal!, params.id, body.decision);
       },

@@ -49,6 +49,8 @@ interface PaymentRow {
   failure_code: string | null;
   amount_captured_minor: string;
   amount_refunded_minor: string;
+  amount_disputed_minor: string;
+  next_action: { type: string; clientSecret: string; redirectUrl?: string } | null;
   invoice_ref: string | null;
   created_by: string | null;
   unresolved_compensations: string[] | null;
@@ -57,10 +59,14 @@ interface PaymentRow {
   updated_at: Date;
 }
 
-/** Where a payment rests until someone acts: no need to keep the caller waiting. */
-const FINAL = new Set(['succeeded', 'failed', 'canceled', 'expired', 'needs_attention']);
+/**
+ * Where a payment rests until someone acts (ops, the client, the customer authenticating, the provider settling):
+ * no need to keep the caller waiting.
+ */
+const FINAL = new Set(['succeeded', 'failed', 'canceled', 'expired', 'needs_attention', 'disputed']);
+const RESTING = new Set(['in_review', 'requires_action', 'processing']);
 const settled = (p: { status: string; captureMethod: string }) =>
-  FINAL.has(p.status) || p.status === 'in_review' || (p.status === 'authorized' && p.captureMethod === 'manual');
+  FINAL.has(p.status) || RESTING.has(p.status) || (p.status === 'authorized' && p.captureMethod === 'manual');
 
 export function paymentView(r: PaymentRow) {
   return {
@@ -73,13 +79,18 @@ export function paymentView(r: PaymentRow) {
     failureCode: r.failure_code,
     amountCapturedMinor: Number(r.amount_captured_minor),
     amountRefundedMinor: Number(r.amount_refunded_minor),
+    amountDisputedMinor: Number(r.amount_disputed_minor),
     invoiceRef: r.invoice_ref,
     metadata: r.metadata,
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
   };
 }
-export type PaymentView = ReturnType<typeof paymentView>;
+/** One payment, with the next action while it requires one (the database clears it once the status moves on). */
+export function paymentDetail(r: PaymentRow) {
+  return { ...paymentView(r), nextAction: r.next_action };
+}
+export type PaymentView = ReturnType<typeof paymentDetail>;
 
 /**
  * Which payments a caller sees, as SQL over its two parameters (visibleTo): every payment of the tenant with
@@ -132,7 +143,7 @@ export class PaymentsService {
   }
 
   async get(principal: Principal, paymentId: string): Promise<PaymentView> {
-    return paymentView(await withTenant(this.deps.db, principal.tenantId, (tx) => this.visibleRow(tx, principal, paymentId)));
+    return paymentDetail(await withTenant(this.deps.db, principal.tenantId, (tx) => this.visibleRow(tx, principal, paymentId)));
   }
 
   /** The payment, if the caller may see it: another caller's payment is as absent as one that does not exist. */
@@ -268,6 +279,7 @@ export class PaymentsService {
       captureMethod: body.captureMethod,
       ...(body.invoiceRef ? { invoiceRef: body.invoiceRef } : {}),
       reviewTimeoutSeconds: this.deps.config.PAYMENT_REVIEW_TIMEOUT_SECONDS,
+      customerActionTimeoutSeconds: this.deps.config.PAYMENT_CUSTOMER_ACTION_TIMEOUT_SECONDS,
       authorizationTtlSeconds: this.deps.config.PAYMENT_AUTHORIZATION_TTL_SECONDS,
     };
     try {

@@ -7,6 +7,9 @@ import { z } from 'zod';
 import { JwtKeySet } from '../auth/jwt';
 import { LOCAL_DB, LOCAL_STACK_PORTS as P } from './local-stack';
 
+/** Signs the webhooks of local development and tests (the Stripe double); never a real endpoint's secret. */
+export const LOCAL_STRIPE_WEBHOOK_SECRET = 'whsec_finflowLocalDevelopmentOnly';
+
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -125,6 +128,8 @@ const fields = z.object({
     RISK_DENY_CUSTOMERS: csv.optional(),
     PAYMENT_REVIEW_TIMEOUT_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
     PAYMENT_AUTHORIZATION_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(7 * 24 * 3600),
+    /** How long a payment waits for the customer to authenticate (3-D Secure) before it expires and the intent is cancelled. */
+    PAYMENT_CUSTOMER_ACTION_TIMEOUT_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
     /** The compliance consumer flags a customer with this many failed payments within the window. */
     COMPLIANCE_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(3),
     COMPLIANCE_WINDOW_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24),
@@ -206,6 +211,11 @@ const fields = z.object({
     /** Set: the Stripe adapter talks to Stripe (test mode keys only outside production). Unset: local stripe-mock. */
     STRIPE_API_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, 'must be a Stripe secret or restricted key').optional(),
     STRIPE_MOCK_URL: z.string().url().default(`http://127.0.0.1:${P.stripeMock}`),
+    /**
+     * The signing secret of the Stripe webhook endpoint (POST /api/webhooks/stripe): the dashboard's endpoint, or
+     * `stripe listen`. The default is for local development only and is refused in production with a real key.
+     */
+    STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9_]{8,200}$/, 'must be a Stripe webhook signing secret (whsec_...)').default(LOCAL_STRIPE_WEBHOOK_SECRET),
 });
 
 const schema = fields.superRefine((c, ctx) => {
@@ -231,6 +241,9 @@ const schema = fields.superRefine((c, ctx) => {
     }
     if (c.STRIPE_API_KEY?.includes('_live_') && c.NODE_ENV !== 'production') {
       ctx.addIssue({ code: 'custom', path: ['STRIPE_API_KEY'], message: 'a live Stripe key is refused outside NODE_ENV=production' });
+    }
+    if (c.STRIPE_API_KEY && c.NODE_ENV === 'production' && c.STRIPE_WEBHOOK_SECRET === LOCAL_STRIPE_WEBHOOK_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['STRIPE_WEBHOOK_SECRET'], message: "set the webhook endpoint's signing secret: the local default is refused in production" });
     }
   });
 

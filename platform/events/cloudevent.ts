@@ -24,6 +24,7 @@ export const EVENT_TOPICS = {
   'payment.succeeded': 'payment.events',
   'payment.failed': 'payment.events',
   'payment.needs_attention': 'payment.events',
+  'payment.disputed': 'payment.events',
   'invoice.created': 'payment.events',
   'invoice.paid': 'payment.events',
   'transaction.processed': 'transaction.events',

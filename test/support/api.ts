@@ -3,6 +3,7 @@
  * plus helpers that register tenants and produce a credential for every role the way a customer would.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import request, { type Response } from 'supertest';
 import type Koa from 'koa';
 import { createApp } from '../../api/app';
@@ -17,6 +18,8 @@ export const PASSWORD = 'correct horse battery staple';
 export interface TestApi {
   app: Koa;
   http: () => ReturnType<typeof request>;
+  /** Where it listens, for callers outside the process's supertest (a Stripe double sending webhooks). */
+  url: () => string;
   deps: ReturnType<typeof createApiDeps>;
   close(): Promise<void>;
 }
@@ -33,6 +36,7 @@ export function startApi(overrides: NodeJS.ProcessEnv = {}): TestApi {
     app,
     deps,
     http: () => request(server),
+    url: () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     async close() {
       server.close();
       await deps.close();

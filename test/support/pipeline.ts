@@ -12,6 +12,7 @@ import type { TopicName } from '../../platform/events/topics';
 import { createLogger } from '../../platform/logger';
 import type { TaskQueueName } from '../../platform/temporal/client';
 import { connectWorker, createWorkers, workerDeps } from '../../workers/create-workers';
+import type { WorkerDeps } from '../../workers/task-queues';
 import { ensureTestTopics } from './kafka';
 
 export interface Pipeline {
@@ -22,13 +23,14 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function startPipeline(cfg: Config, queues: TaskQueueName[], topic: TopicName): Promise<Pipeline> {
+/** `deps` replaces some of the worker's dependencies (a payment provider pointed at a test's Stripe double). */
+export async function startPipeline(cfg: Config, queues: TaskQueueName[], topic: TopicName, deps: Partial<WorkerDeps> = {}): Promise<Pipeline> {
   const kafka = createKafka(cfg);
   await ensureTestTopics(kafka, cfg);
   const db = createPool(cfg.DATABASE_URL, 6);
   const relayPool = createPool(cfg.DATABASE_RELAY_URL, 2);
   const connection = await connectWorker(cfg);
-  const workers = await createWorkers(cfg, connection, await workerDeps(cfg, db, queues), queues);
+  const workers = await createWorkers(cfg, connection, { ...(await workerDeps(cfg, db, queues)), ...deps }, queues);
   const runs = workers.map((w) => w.run());
   const relay = new OutboxRelay({ pool: relayPool, kafka, log: createLogger({ level: 'silent', service: 'test' }), topicPrefix: cfg.KAFKA_TOPIC_PREFIX, pollIntervalMs: 200 });
   relay.start();

@@ -1,5 +1,5 @@
 import { generateLocalSecrets } from '../../deploy/local/lib/secrets';
-import { ConfigError, loadConfig, loadConfigSection } from '../../platform/config';
+import { ConfigError, loadConfig, loadConfigSection, LOCAL_STRIPE_WEBHOOK_SECRET } from '../../platform/config';
 
 const key = (byte: number) => Buffer.alloc(32, byte).toString('base64');
 const { AUTH_JWT_KEYS, AUTH_JWT_ACTIVE_KID, AUTH_API_KEY_PEPPER, PII_HASH_KEY } = generateLocalSecrets();
@@ -90,7 +90,13 @@ describe('loadConfig', () => {
 
   it('refuses a live Stripe key outside production', () => {
     expect(problemsOf({ ...minimal, STRIPE_API_KEY: 'sk_live_abc123' })).toEqual(['STRIPE_API_KEY']);
-    expect(loadConfig({ ...minimal, NODE_ENV: 'production', STRIPE_API_KEY: 'sk_live_abc123' }).STRIPE_API_KEY).toBe('sk_live_abc123');
+    expect(loadConfig({ ...minimal, NODE_ENV: 'production', STRIPE_API_KEY: 'sk_live_abc123', STRIPE_WEBHOOK_SECRET: 'whsec_endpoint123' }).STRIPE_API_KEY).toBe('sk_live_abc123');
+  });
+
+  it('refuses the local webhook signing secret in production with a real Stripe key, and a secret that is not one', () => {
+    expect(problemsOf({ ...minimal, NODE_ENV: 'production', STRIPE_API_KEY: 'sk_live_abc123' })).toEqual(['STRIPE_WEBHOOK_SECRET']);
+    expect(problemsOf({ ...minimal, STRIPE_WEBHOOK_SECRET: 'sk_test_notasecret' })).toEqual(['STRIPE_WEBHOOK_SECRET']);
+    expect(loadConfig({ ...minimal, STRIPE_API_KEY: 'sk_test_abc123' }).STRIPE_WEBHOOK_SECRET).toBe(LOCAL_STRIPE_WEBHOOK_SECRET);
   });
 
   it('wants a TLS certificate and key together', () => {

@@ -1,5 +1,5 @@
 /** PaymentSaga's contract, shared by the workflow, the API and the tests. Side-effect free. */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Currency } from '../../core/money';
 
 export const PAYMENT_WORKFLOW_TYPE = 'PaymentSaga';
@@ -23,12 +23,16 @@ export interface PaymentInput {
   /** From config at start, so the workflow stays deterministic. */
   reviewTimeoutSeconds: number;
   authorizationTtlSeconds: number;
+  /** How long the customer has to authenticate (3-D Secure). Absent from payments started before it existed: an hour. */
+  customerActionTimeoutSeconds?: number;
 }
 
 export type PaymentStatus =
   | 'screening'
   | 'in_review'
   | 'authorizing'
+  | 'requires_action'
+  | 'processing'
   | 'authorized'
   | 'capturing'
   | 'posting'
@@ -93,3 +97,23 @@ export const reviewPayment = defineUpdate<PaymentState, [ReviewDecision]>('revie
 export const capturePayment = defineUpdate<PaymentState, []>('capturePayment');
 /** Cancels a payment that is authorised (releasing the authorisation) or in review. */
 export const cancelPayment = defineUpdate<PaymentState, []>('cancelPayment');
+
+/**
+ * A provider event about the payment's intent (a Stripe webhook the API has verified, e.g. payment_intent.succeeded):
+ * it wakes a saga waiting for the customer or the provider, which then asks the provider where the intent stands.
+ * Ids and the event type only: no payload, no client secret.
+ */
+export interface ProviderEventNotice {
+  eventId: string;
+  type: string;
+}
+export const providerEvent = defineSignal<[ProviderEventNotice]>('providerEvent');
+/** The Stripe events delivered to a running saga as `providerEvent`. */
+export const INTENT_EVENTS = [
+  'payment_intent.succeeded',
+  'payment_intent.payment_failed',
+  'payment_intent.amount_capturable_updated',
+  'payment_intent.processing',
+  'payment_intent.requires_action',
+  'payment_intent.canceled',
+] as const;

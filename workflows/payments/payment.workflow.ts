@@ -1,8 +1,9 @@
 /**
  * PaymentSaga: one durable execution per payment.
  *
- *   screen (risk/AML) -> [review by ops, or decline on timeout] -> authorise -> capture (now, or on request
- *   before the authorisation expires) -> post the ledger entry -> complete (status + payment.succeeded)
+ *   screen (risk/AML) -> [review by ops, or decline on timeout] -> authorise -> [wait for the customer to
+ *   authenticate (3-D Secure, until a deadline) or the provider to settle: customer-action.ts] -> capture (now, or
+ *   on request before the authorisation expires) -> post the ledger entry -> complete (status + payment.succeeded)
  *
  * Each forward step registers its compensation as soon as it succeeds; when a later step fails they run in
  * reverse (release or refund at the provider, reverse the entry), the payment is marked failed with
@@ -23,6 +24,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -32,12 +34,14 @@ import {
 import type { PaymentActivities } from '../../activities/payments';
 import { AmountMinor, Currency, CustomerId, Status, TenantId } from '../../temporal-config/search-attributes';
 import { isFailureOfType, type Compensation, runCompensations } from '../saga';
+import { DEFAULT_CUSTOMER_ACTION_TIMEOUT_SECONDS, waitForCustomerOrProvider, WAITS_FOR_CUSTOMER_OR_PROVIDER } from './customer-action';
 import {
   cancelPayment,
   capturePayment,
   PAYMENT_CANCELED,
   PAYMENT_FAILURES,
   paymentState,
+  providerEvent,
   reviewPayment,
   type PaymentFailure,
   type PaymentInput,
@@ -86,6 +90,8 @@ const NEXT_STEP: Record<PaymentStatus, string> = {
   screening: 'risk and AML screening',
   in_review: 'waiting for an ops review decision (reviewPayment update)',
   authorizing: 'authorising at the provider',
+  requires_action: 'waiting for the customer to authenticate (3-D Secure) until the deadline, then expiring',
+  processing: 'waiting for the provider to settle the payment (its webhook, or asking again every few hours)',
   authorized: 'waiting for capture (capturePayment update) or cancellation until the authorisation expires',
   capturing: 'capturing at the provider',
   posting: 'posting the ledger entry',
@@ -104,6 +110,7 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
   let review: ReviewDecision | undefined;
   let captureRequested = false;
   let cancelRequested = false;
+  let providerEvents = 0;
 
   const setStatus = (status: PaymentStatus) => {
     state.status = status;
@@ -123,6 +130,8 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
   });
 
   setHandler(paymentState, () => state);
+  // The webhook route's wake-up call; the saga then asks the provider itself (customer-action.ts).
+  setHandler(providerEvent, () => void (providerEvents += 1));
   setHandler(
     reviewPayment,
     async (decision) => {
@@ -154,7 +163,7 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
       await condition(() => ENDED.includes(state.status));
       return state;
     },
-    { validator: () => assertStatus(state, ['authorized', 'in_review'], 'cancelled') },
+    { validator: () => assertStatus(state, ['authorized', 'in_review', 'requires_action'], 'cancelled') },
   );
 
   const compensations: Compensation[] = [];
@@ -189,7 +198,7 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
 
     // 2. Authorise at the provider (an automatic-capture intent takes the money at once).
     setStatus('authorizing');
-    const authorized = await step(
+    let authorized = await step(
       () =>
         providerCall.authorizePayment(input).catch((err: unknown) => {
           // Unless the provider said no, it may have authorised or charged without the answer reaching us.
@@ -198,6 +207,20 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
         }),
       () => undoAtProvider,
     );
+    // The customer must authenticate, or the provider settles later: wait for it (payments started before this wait
+    // existed replay without it).
+    if (patched(WAITS_FOR_CUSTOMER_OR_PROVIDER)) {
+      const providerRef = authorized.providerRef;
+      const waited = await waitForCustomerOrProvider(authorized, {
+        customerActionTimeoutSeconds: input.customerActionTimeoutSeconds ?? DEFAULT_CUSTOMER_ACTION_TIMEOUT_SECONDS,
+        providerEvents: () => providerEvents,
+        cancelRequested: () => cancelRequested,
+        showStatus: setStatus,
+        check: () => step(() => moneyHeld.checkAuthorization({ tenantId, paymentId, providerRef })),
+      });
+      if ('stopped' in waited) return await finishWithout(waited.stopped, waited.stopped === 'expired' ? 'customer_action_expired' : undefined);
+      authorized = waited.intent;
+    }
     state.providerRef = authorized.providerRef;
     const awaitingCapture = input.captureMethod === 'manual' && authorized.status === 'requires_capture';
     // Accept capture before anyone can read "authorized" from the database.
@@ -258,18 +281,21 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
     return { paymentId, status: 'failed', failure };
   }
 
-  /** Cancelled on request or expired uncaptured: the authorisation is released, nothing was charged. */
-  function finishWithout(status: 'canceled' | 'expired'): Promise<PaymentResult> {
+  /**
+   * Cancelled on request, or expired (uncaptured; or the customer never authenticated: `failureCode`): the
+   * authorisation is released or the intent cancelled, nothing was charged.
+   */
+  function finishWithout(status: 'canceled' | 'expired', failureCode?: string): Promise<PaymentResult> {
     return CancellationScope.nonCancellable(async () => {
       const unresolved = await runCompensations(compensations);
-      if (unresolved.length) return needsAttention(status === 'expired' ? 'authorization_expired' : PAYMENT_CANCELED, unresolved);
-      await close(status);
+      if (unresolved.length) return needsAttention(failureCode ?? (status === 'expired' ? 'authorization_expired' : PAYMENT_CANCELED), unresolved);
+      await close(status, failureCode);
       return { paymentId, status };
     });
   }
 
-  async function close(status: 'canceled' | 'expired') {
-    await finalBooks.closePaymentWithoutCapture({ tenantId, paymentId, status });
+  async function close(status: 'canceled' | 'expired', failureCode?: string) {
+    await finalBooks.closePaymentWithoutCapture({ tenantId, paymentId, status, ...(failureCode ? { failureCode } : {}) });
     setStatus(status);
   }
 
@@ -298,6 +324,7 @@ function classifyFailure(err: unknown): PaymentFailure | undefined {
   const cause = { activityType: err.activityType, type: inner instanceof ApplicationFailure ? (inner.type ?? undefined) : inner?.name, message: inner?.message ?? err.message, retryState: err.retryState };
   if (isFailureOfType(err, 'ProviderDeclined')) return { reason: PAYMENT_FAILURES.declined, message: 'the card was declined', cause };
   if (isFailureOfType(err, 'ProviderInvalidRequest')) return { reason: PAYMENT_FAILURES.declined, message: 'the provider refused the payment', cause };
+  if (isFailureOfType(err, 'ProviderUnexpectedAnswer')) return { reason: PAYMENT_FAILURES.providerUnavailable, message: 'the provider answered what the adapter does not know', cause };
   if (LEDGER_STEPS.includes(err.activityType)) return { reason: PAYMENT_FAILURES.ledgerFailed, message: 'the ledger could not record the payment', cause };
   return { reason: PAYMENT_FAILURES.providerUnavailable, message: 'the payment provider did not answer in time', cause };
 }

@@ -15,6 +15,8 @@ export interface SagaReconcileInput {
   /** The saga's clocks, from the worker's config (as the API passes them). */
   reviewTimeoutSeconds: number;
   authorizationTtlSeconds: number;
+  /** Absent from schedules created before it existed (the saga then gives the customer an hour). */
+  customerActionTimeoutSeconds?: number;
 }
 
 export interface SagaReconcileResult {

@@ -1,0 +1,171 @@
+/**
+ * POST /api/webhooks/stripe on the real API, fed by the Stripe double's signed webhooks: the signature is checked
+ * over the raw body with the endpoint secret (wrong secret, stale timestamp, altered body, none: 400), each event is
+ * acted on once, and events after a saga ended are handled (a dispute booked, a refund made elsewhere recorded for
+ * ops). The payments here are rows with a stored intent id, as the saga leaves them; the saga itself meets the
+ * webhooks in payments-stripe.test.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { withTenant, type Pool } from '../../platform/db/pool';
+import { accountBalance } from '../../platform/ledger';
+import { registerTenant, startApi, type RegisteredTenant, type TestApi } from '../support/api';
+import { signature, startStripeDouble, type StripeDouble } from '../support/stripe-double';
+
+const SECRET = 'whsec_webhookRouteTest';
+let api: TestApi;
+let double: StripeDouble;
+let db: Pool;
+let tenant: RegisteredTenant;
+
+beforeAll(async () => {
+  api = startApi({ STRIPE_WEBHOOK_SECRET: SECRET });
+  db = api.deps.db;
+  double = await startStripeDouble({ webhookSecret: SECRET });
+  tenant = await registerTenant(api);
+});
+afterAll(async () => {
+  await double.close();
+  await api.close();
+});
+
+/** Runs `fn` with the double's webhooks off: its events are kept, not sent. */
+async function quietly<T>(fn: () => T): Promise<T> {
+  double.webhooks.url = undefined;
+  try {
+    const result = fn();
+    await double.webhooks.settled();
+    return result;
+  } finally {
+    double.webhooks.url = `${api.url()}/api/webhooks/stripe`;
+  }
+}
+
+/** A payment whose saga has ended `status` (or, `authorized`, is still running), its intent charged at the double. */
+async function payment(status: 'succeeded' | 'authorized' | 'failed', amountMinor = 2000) {
+  const paymentId = randomUUID();
+  const intent = await quietly(() =>
+    double.book.create({ amount: amountMinor, currency: 'eur', payment_method: 'pm_card_visa', capture_method: 'automatic', metadata: { finflow_payment_id: paymentId }, confirm: true }),
+  );
+  await withTenant(db, tenant.tenantId, (tx) =>
+    tx.query(
+      `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method, status, provider, provider_ref, amount_captured_minor)
+       VALUES ($1, $2, $3, '\\x00', 'cus_hooks', $4, 'EUR', 'automatic', $5, 'stripe', $6, $7)`,
+      [paymentId, tenant.tenantId, `k-${paymentId}`, amountMinor, status, intent.id, status === 'succeeded' ? amountMinor : 0],
+    ),
+  );
+  return { paymentId, intentId: intent.id };
+}
+/** The last event of `type` about the intent the double emitted. */
+const lastEvent = (type: string, intentId: string) =>
+  [...double.webhooks.events.values()].filter((e) => e.type === type && (e.data.object.id === intentId || e.data.object.payment_intent === intentId)).at(-1)!;
+
+const recorded = (eventId: string) =>
+  withTenant(db, tenant.tenantId, async (tx) => (await tx.query('SELECT outcome, detail, payment_id FROM payment_provider_events WHERE event_id = $1', [eventId])).rows);
+const row = (paymentId: string) =>
+  withTenant(db, tenant.tenantId, async (tx) => (await tx.query('SELECT status, amount_disputed_minor FROM payments WHERE id = $1', [paymentId])).rows[0]);
+const balance = (key: string) => withTenant(db, tenant.tenantId, (tx) => accountBalance(tx, key, 'EUR'));
+const outbox = (paymentId: string, type: string) =>
+  withTenant(db, tenant.tenantId, async (tx) => Number((await tx.query('SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND event_type = $2', [paymentId, type])).rows[0].count));
+/** The last delivery of `type` about the intent, once the double has had its answer. */
+async function delivery(type: string, intentId: string) {
+  await double.webhooks.settled();
+  return double.webhooks.deliveries.filter((d) => d.type === type && d.intentId === intentId).at(-1)!;
+}
+const eventOf = (eventId: string) => double.webhooks.events.get(eventId)!;
+
+describe('POST /api/webhooks/stripe', () => {
+  describe('with a signature that does not hold', () => {
+    /** A dispute event the double signed for this test but never sent, under an id never seen. */
+    async function unsentEvent(): Promise<string> {
+      const { intentId } = await payment('succeeded');
+      await quietly(() => double.book.dispute(intentId));
+      return JSON.stringify({ ...lastEvent('charge.dispute.created', intentId), id: `evt_${randomUUID().replace(/-/g, '')}` });
+    }
+    const post = (body: string, header?: string) => {
+      const req = api.http().post('/api/webhooks/stripe').set('Content-Type', 'application/json; charset=utf-8');
+      return (header ? req.set('Stripe-Signature', header) : req).send(body);
+    };
+
+    it.each([
+      ['signed with another secret', (body: string) => ({ body, header: signature(body, 'whsec_someoneElse') })],
+      ['signed more than five minutes ago', (body: string) => ({ body, header: signature(body, SECRET, Math.floor(Date.now() / 1000) - 301) })],
+      ['altered after signing', (body: string) => ({ body: body.replace('"amount":2000', '"amount":1'), header: signature(body, SECRET) })],
+      ['without a signature', (body: string) => ({ body, header: undefined })],
+    ])('refuses a body %s with a 400 naming the header, and does nothing', async (_name, forge) => {
+      const signed = await unsentEvent();
+      const { body, header } = forge(signed);
+      const res = await post(body, header).expect(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual(['headers.stripe-signature']);
+      expect(await recorded(JSON.parse(body).id)).toEqual([]);
+    });
+
+    it('accepts the same body signed with the endpoint secret just now', async () => {
+      const body = await unsentEvent();
+      expect((await post(body, signature(body, SECRET)).expect(200)).body).toEqual({ received: true, outcome: 'disputed' });
+    });
+  });
+
+  it('books a dispute once: the repeat delivery is answered duplicate and moves nothing', async () => {
+    const { paymentId, intentId } = await payment('succeeded');
+    const [disputes, clearing] = [await balance('disputes'), await balance('provider_clearing')];
+    double.book.dispute(intentId, 800); // a part: twice would still fit within the capture
+    const first = await delivery('charge.dispute.created', intentId);
+    expect(first).toMatchObject({ status: 200, body: { received: true, outcome: 'disputed' } });
+    const again = await double.webhooks.deliver(eventOf(first.eventId));
+    expect(again).toMatchObject({ status: 200, body: { outcome: 'duplicate' } });
+    expect(await row(paymentId)).toMatchObject({ status: 'disputed', amount_disputed_minor: '800' });
+    expect(await balance('disputes')).toBe(disputes + 800);
+    expect(await balance('provider_clearing')).toBe(clearing - 800);
+    expect(await outbox(paymentId, 'payment.disputed')).toBe(1);
+    expect(await recorded(first.eventId)).toEqual([{ outcome: 'disputed', detail: null, payment_id: paymentId }]);
+  });
+
+  it('answers a dispute on a payment still being processed with 409, so Stripe sends it again, and keeps nothing', async () => {
+    const { paymentId, intentId } = await payment('authorized');
+    double.book.dispute(intentId);
+    const answer = await delivery('charge.dispute.created', intentId);
+    expect(answer.status).toBe(409);
+    expect(await recorded(answer.eventId)).toEqual([]);
+    await withTenant(db, tenant.tenantId, (tx) => tx.query("UPDATE payments SET status = 'succeeded', amount_captured_minor = amount_minor WHERE id = $1", [paymentId]));
+    expect(await double.webhooks.deliver(eventOf(answer.eventId))).toMatchObject({ status: 200, body: { outcome: 'disputed' } });
+  });
+
+  it('records a dispute on a payment that did not go through for ops, booking nothing', async () => {
+    const { paymentId, intentId } = await payment('failed');
+    const disputes = await balance('disputes');
+    double.book.dispute(intentId);
+    const answer = await delivery('charge.dispute.created', intentId);
+    expect(answer).toMatchObject({ status: 200, body: { outcome: 'needs_review' } });
+    expect(await recorded(answer.eventId)).toEqual([{ outcome: 'needs_review', detail: 'a dispute on a failed payment', payment_id: paymentId }]);
+    expect(await balance('disputes')).toBe(disputes);
+  });
+
+  it('records a refund made outside FinFlow (the dashboard) for ops, and knows its own', async () => {
+    const { paymentId, intentId } = await payment('succeeded');
+    // FinFlow's own refund: reserved on the payment before it reaches the provider.
+    await withTenant(db, tenant.tenantId, (tx) => tx.query('UPDATE payments SET amount_refunded_minor = 500 WHERE id = $1', [paymentId]));
+    double.book.refund({ payment_intent: intentId, amount: 500, metadata: {} });
+    const own = await delivery('charge.refunded', intentId);
+    expect(own).toMatchObject({ status: 200, body: { outcome: 'refund_known' } });
+    double.book.refund({ payment_intent: intentId, amount: 300, metadata: {} }); // someone refunds in the dashboard
+    const elsewhere = await delivery('charge.refunded', intentId);
+    expect(elsewhere).toMatchObject({ status: 200, body: { outcome: 'needs_review' } });
+    expect((await recorded(elsewhere.eventId))[0].detail).toMatch(/800 minor units refunded, FinFlow refunded 500/);
+  });
+
+  it('answers an event about an intent no payment has with 200, recorded unmatched', async () => {
+    double.book.create({ amount: 700, currency: 'eur', payment_method: 'pm_card_visa', capture_method: 'automatic', metadata: {}, confirm: true });
+    await double.webhooks.settled();
+    const last = double.webhooks.deliveries.at(-1)!;
+    expect(last).toMatchObject({ type: 'payment_intent.succeeded', status: 200, body: { outcome: 'unmatched' } });
+  });
+
+  it('answers an intent event for a payment whose saga has ended with 200, recorded saga_ended', async () => {
+    const { paymentId, intentId } = await payment('succeeded');
+    // Its payment_intent.succeeded, kept back so far, arrives late: no saga runs for it any more.
+    const answer = await double.webhooks.deliver(lastEvent('payment_intent.succeeded', intentId));
+    expect(answer).toMatchObject({ status: 200, body: { outcome: 'saga_ended' } });
+    expect(await recorded(answer!.eventId)).toEqual([{ outcome: 'saga_ended', detail: null, payment_id: paymentId }]);
+  });
+});
