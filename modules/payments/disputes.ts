@@ -9,7 +9,7 @@ import type { Currency } from '../../core/money';
 import { withTenant } from '../../platform/db/pool';
 import { appendToOutbox } from '../../platform/events/outbox';
 import { deterministicUuid } from '../../platform/ids';
-import { LedgerError, postJournalEntry } from '../../platform/ledger';
+import { LedgerError, postIntoOpenPeriod } from '../../platform/ledger';
 import { paymentPartitionKey } from '../../workflows/payments/payment.contract';
 import { recordEvent, type ProviderEventRecord } from './provider-events';
 
@@ -59,7 +59,7 @@ export async function bookDispute(db: Pool, d: DisputeNotice): Promise<'disputed
 
       const amount = { amountMinor: d.amountMinor, currency: p.currency };
       await tx.query("UPDATE payments SET status = 'disputed', amount_disputed_minor = amount_disputed_minor + $2, updated_at = now() WHERE id = $1", [d.paymentId, d.amountMinor]);
-      await postJournalEntry(tx, {
+      await postIntoOpenPeriod(tx, {
         id: deterministicUuid(d.paymentId, 'dispute', d.disputeId),
         tenantId: d.tenantId,
         effectiveAt: d.openedAt,
@@ -82,7 +82,8 @@ export async function bookDispute(db: Pool, d: DisputeNotice): Promise<'disputed
       return 'disputed';
     });
   } catch (err) {
-    // The books refused the entry (a closed period, a chart without the account): nothing moved; ops must book it.
+    // The books refused the entry (a chart without the account; a closed period moves it to the first open one):
+    // nothing moved here; ops must book it.
     if (!(err instanceof LedgerError)) throw err;
     return withTenant(db, d.tenantId, async (tx) => ((await recordEvent(tx, record('needs_review', `the ledger refused the dispute entry: ${err.code}`))) ? 'needs_review' : 'duplicate'));
   }
