@@ -122,7 +122,8 @@ describe('changing PaymentSaga while payments are running', () => {
       const events = history.events ?? [];
       expect(events.filter((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED)).toHaveLength(1);
       const markers = events.filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED).map((e) => e.markerRecordedEventAttributes!);
-      expect(markers.map((m) => m.markerName)).toEqual(['core_patch']);
+      // The new step's marker first; today's saga may record patch markers of its own after it.
+      expect(markers.map((m) => m.markerName)).toEqual(markers.map(() => 'core_patch'));
       expect(JSON.stringify(markers[0]!.details)).toContain(Buffer.from(JSON.stringify(NEW_STEP_PATCH)).toString('base64'));
       expect(result).toMatchObject({ status: 'succeeded' });
     });
