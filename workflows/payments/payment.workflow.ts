@@ -198,6 +198,7 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
 
     // 2. Authorise at the provider (an automatic-capture intent takes the money at once).
     setStatus('authorizing');
+    const eventsBeforeAuthorize = providerEvents;
     let authorized = await step(
       () =>
         providerCall.authorizePayment(input).catch((err: unknown) => {
@@ -214,6 +215,7 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
       const waited = await waitForCustomerOrProvider(authorized, {
         customerActionTimeoutSeconds: input.customerActionTimeoutSeconds ?? DEFAULT_CUSTOMER_ACTION_TIMEOUT_SECONDS,
         providerEvents: () => providerEvents,
+        providerEventsBeforeFirstRead: eventsBeforeAuthorize,
         cancelRequested: () => cancelRequested,
         showStatus: setStatus,
         check: () => step(() => moneyHeld.checkAuthorization({ tenantId, paymentId, providerRef })),

@@ -171,6 +171,53 @@ describe('PaymentSaga waiting for the customer', () => {
   });
 });
 
+/**
+ * Stripe's webhook can reach the saga between its read of the intent and the start of its wait: the customer
+ * authenticates (or the provider settles) while the confirmation's answer, already stale, is on its way back. The
+ * provider here does exactly that: it confirms, then the intent moves on and its webhook is signalled, then the stale
+ * answer is returned. Counting only events after the wait began, the saga slept through that one until its
+ * deadline (an hour for the customer, six for the provider). Workflow time on the test server says when it went on.
+ */
+describe('PaymentSaga hearing a provider event that came before its wait began', () => {
+  class EventBeforeWait extends StripeProvider {
+    constructor(private readonly move: (intentId: string) => void) {
+      super(double.client());
+    }
+    override async authorize(input: Parameters<StripeProvider['authorize']>[0]) {
+      const answer = await super.authorize(input);
+      this.move(answer.providerRef);
+      await env.client.workflow.getHandle(paymentWorkflowId(tenantId, input.paymentId)).signal(providerEvent, { eventId: `evt_early_${input.paymentId.slice(0, 8)}`, type: 'payment_intent.succeeded' });
+      return answer; // the stale answer: requires_action / processing
+    }
+  }
+  async function run(input: PaymentInput, provider: StripeProvider) {
+    const taskQueue = `${cfg.TEMPORAL_TASK_QUEUE_PREFIX}customer-action-early-${randomUUID()}`;
+    const risk = { maxAmountMinor: 1_000_000, reviewAmountMinor: 1_000_000, velocityPerHour: 1000, deniedCustomers: new Set<string>() };
+    const activities = { ...createRefundActivities({ db, provider }), ...createPaymentActivities({ db, provider, risk }) };
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities, dataConverter: createDataConverter(cfg) });
+    return worker.runUntil(async () => {
+      const handle = await start(input, taskQueue);
+      const result = await handle.result();
+      const { startTime, closeTime } = await handle.describe();
+      return { result, waitedMs: closeTime!.getTime() - startTime.getTime() };
+    });
+  }
+
+  it('asks the provider at once when the customer authenticated before the wait began, well before the deadline', async () => {
+    const input = paymentInput({ customerActionTimeoutSeconds: 3600 });
+    const { result, waitedMs } = await run(input, new EventBeforeWait((id) => double.book.completeAuthentication(id, 'succeeds')));
+    expect(result.status).toBe('succeeded');
+    expect(waitedMs).toBeLessThan(3600_000);
+  });
+
+  it('asks the provider at once when it settled before the wait began, not six hours later', async () => {
+    const input = paymentInput({ paymentMethod: 'pm_double_processing' });
+    const { result, waitedMs } = await run(input, new EventBeforeWait((id) => double.book.settleProcessing(id, 'succeeds')));
+    expect(result.status).toBe('succeeded');
+    expect(waitedMs).toBeLessThan(6 * 3600_000);
+  });
+});
+
 describe('PaymentSaga waiting for the provider', () => {
   it('asks the provider again every few hours when its webhook never comes, and succeeds once it has settled', async () => {
     const input = paymentInput({ paymentMethod: 'pm_double_processing' });
