@@ -30,7 +30,8 @@ const disputeObject = z.object({
   amount: z.number().int().min(1),
   currency: z.string().regex(/^[a-zA-Z]{3}$/),
   reason: z.string().regex(/^[a-z_]{1,50}$/),
-  created: z.number().int().min(0),
+  // Unix seconds, within what a Date holds (year 9999): past it the dispute's date would be no date at all.
+  created: z.number().int().min(0).max(253_402_300_799),
 });
 
 export type WebhookAnswer = { received: true; outcome: ProviderEventOutcome | 'duplicate' | 'ignored' };

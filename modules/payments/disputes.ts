@@ -62,7 +62,9 @@ export async function bookDispute(db: Pool, d: DisputeNotice): Promise<'disputed
       await postIntoOpenPeriod(tx, {
         id: deterministicUuid(d.paymentId, 'dispute', d.disputeId),
         tenantId: d.tenantId,
-        effectiveAt: d.openedAt,
+        // Dated when the dispute opened, never later than now: a date the provider put in the future (a clock, or a
+        // value no dispute has) would book it, and create periods, in months that have not come.
+        effectiveAt: new Date(Math.min(d.openedAt.getTime(), Date.now())),
         description: 'Card payment disputed (chargeback)',
         source: { type: 'payment', id: d.paymentId },
         postings: [
