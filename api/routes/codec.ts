@@ -19,9 +19,10 @@ import type { Principal } from '../middleware/authenticate';
 import { route, type AnyRoute } from '../routing';
 
 const b64 = z.string().max(4_000_000).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
-const payloads = z
-  .object({ payloads: z.array(z.object({ metadata: z.record(z.string(), b64).optional(), data: b64.optional() }).strict()).max(1000) })
-  .strict();
+const payloadList = z.array(z.object({ metadata: z.record(z.string(), b64).optional(), data: b64.optional() }).strict()).max(1000);
+/** The Temporal CLI sends `{}` when a call has no payloads (a query without arguments): an empty list. */
+const request = z.object({ payloads: payloadList.default([]) }).strict();
+const payloads = z.object({ payloads: payloadList }).strict();
 
 type WirePayload = { metadata?: Record<string, string>; data?: string };
 const fromWire = (p: WirePayload): Payload => ({
@@ -60,7 +61,7 @@ export function codecRoutes(deps: CodecRouteDeps): AnyRoute[] {
       summary: `${op === 'decode' ? 'Decrypt' : 'Encrypt'} Temporal payloads (remote codec protocol): the caller's tenant's only, any for a platform operator`,
       tag: 'operations',
       access: { permission: 'platform:codec', operators: true },
-      body: payloads,
+      body: request,
       example: { body: { payloads: [] } },
       responses: { 200: { description: 'Payloads', schema: payloads }, 403: { description: "A payload is not the caller's tenant's", schema: null } },
       async handler(ctx, { body, principal, operator }) {

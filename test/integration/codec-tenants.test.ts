@@ -106,6 +106,17 @@ describe('the codec endpoint', () => {
     await decode(`ffo_${randomBytes(32).toString('base64url')}`, startPayloads).expect(401);
   });
 
+  it("takes the CLI's call without payloads ({}, a query with no arguments) as an empty list, as the OpenAPI document says", async () => {
+    for (const op of ['decode', 'encode']) {
+      const answer = await api.http().post(`/api/codec/${op}`).set(bearer(a.admin.accessToken)).send({}).expect(200);
+      expect(answer.body).toEqual({ payloads: [] });
+    }
+    const doc = await api.http().get('/api/openapi.json').expect(200);
+    const body = doc.body.paths['/api/codec/encode'].post.requestBody.content['application/json'].schema;
+    expect(body.required ?? []).not.toContain('payloads');
+    expect(body.properties.payloads.maxItems).toBe(1000);
+  });
+
   it('audit-logs every call with who called and whose payloads they were, refused calls included', async () => {
     const requestId = `codec-audit-${randomUUID()}`;
     await api.http().post('/api/codec/decode').set(bearer(b.admin.accessToken)).set('X-Request-Id', requestId).send({ payloads: startPayloads }).expect(403);
