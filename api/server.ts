@@ -1,5 +1,5 @@
 /** API process: listens on API_HOST:API_PORT; drains and closes its clients on SIGINT/SIGTERM. */
-import { loadConfigOrExit } from '../platform/config';
+import { configWarnings, loadConfigOrExit } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { createApp } from './app';
 import { createApiDeps } from './deps';
@@ -7,6 +7,7 @@ import { createApiDeps } from './deps';
 async function main() {
   const config = loadConfigOrExit();
   const log = createLogger({ level: config.LOG_LEVEL, service: 'api' });
+  for (const warning of configWarnings(config)) log.warn(warning);
   const deps = createApiDeps(config, log);
   const server = createApp(deps).listen(config.API_PORT, config.API_HOST, () => {
     log.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api listening');

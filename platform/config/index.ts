@@ -286,6 +286,20 @@ function parseOrThrow<T extends z.ZodType>(s: T, env: NodeJS.ProcessEnv): z.outp
   return parsed.data;
 }
 
+/**
+ * What a valid configuration may still get wrong, for the process to log at start-up (never a value: names only).
+ * Production refuses these outright (see the schema); elsewhere they are allowed, but the user should hear of them.
+ */
+export function configWarnings(c: Pick<Config, 'STRIPE_API_KEY' | 'STRIPE_WEBHOOK_SECRET'>): string[] {
+  const warnings: string[] = [];
+  if (c.STRIPE_API_KEY && c.STRIPE_WEBHOOK_SECRET === LOCAL_STRIPE_WEBHOOK_SECRET) {
+    warnings.push(
+      "STRIPE_API_KEY is set but STRIPE_WEBHOOK_SECRET is not (it is the local default): every webhook Stripe sends will be refused (400, bad signature); set it to the endpoint's signing secret (`stripe listen` prints one)",
+    );
+  }
+  return warnings;
+}
+
 /** For process entry points: parse, or print the problems and exit non-zero. */
 export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
   return orExit(() => loadConfig(env));

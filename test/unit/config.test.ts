@@ -1,5 +1,5 @@
 import { generateLocalSecrets } from '../../deploy/local/lib/secrets';
-import { ConfigError, loadConfig, loadConfigSection, LOCAL_STRIPE_WEBHOOK_SECRET } from '../../platform/config';
+import { ConfigError, configWarnings, loadConfig, loadConfigSection, LOCAL_STRIPE_WEBHOOK_SECRET } from '../../platform/config';
 
 const key = (byte: number) => Buffer.alloc(32, byte).toString('base64');
 const { AUTH_JWT_KEYS, AUTH_JWT_ACTIVE_KID, AUTH_API_KEY_PEPPER, PII_HASH_KEY } = generateLocalSecrets();
@@ -97,6 +97,15 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...minimal, NODE_ENV: 'production', STRIPE_API_KEY: 'sk_live_abc123' })).toEqual(['STRIPE_WEBHOOK_SECRET']);
     expect(problemsOf({ ...minimal, STRIPE_WEBHOOK_SECRET: 'sk_test_notasecret' })).toEqual(['STRIPE_WEBHOOK_SECRET']);
     expect(loadConfig({ ...minimal, STRIPE_API_KEY: 'sk_test_abc123' }).STRIPE_WEBHOOK_SECRET).toBe(LOCAL_STRIPE_WEBHOOK_SECRET);
+  });
+
+  it('warns outside production of a Stripe key without its webhook signing secret, naming no value', () => {
+    const warnings = configWarnings(loadConfig({ ...minimal, STRIPE_API_KEY: 'sk_test_abc123' }));
+    expect(warnings).toEqual([expect.stringContaining('STRIPE_WEBHOOK_SECRET')]);
+    expect(warnings.join('')).not.toContain('sk_test_abc123');
+    expect(warnings.join('')).not.toContain(LOCAL_STRIPE_WEBHOOK_SECRET);
+    expect(configWarnings(loadConfig({ ...minimal, STRIPE_API_KEY: 'sk_test_abc123', STRIPE_WEBHOOK_SECRET: 'whsec_endpoint123' }))).toEqual([]);
+    expect(configWarnings(loadConfig(minimal))).toEqual([]);
   });
 
   it('wants a TLS certificate and key together', () => {
