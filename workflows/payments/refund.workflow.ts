@@ -1,6 +1,7 @@
 /**
  * RefundWorkflow: reserve the amount against the payment (refused past what was captured) -> refund at the
- * provider -> post the refund entry. If the provider never takes the refund, the reservation is released. A refusal
+ * provider -> post the refund entry. If the provider refuses the refund, the reservation is released; an outage of
+ * the provider is waited out (an attempt whose answer was lost may have paid the money back). A refusal
  * is a result (`rejected`, `failed`), not a failed execution.
  *
  * Cancelled from Temporal (Web UI, CLI) before the provider took the refund: the reservation is released and the
@@ -17,9 +18,14 @@ const bookkeeping = proxyActivities<RefundActivities>({
   startToCloseTimeout: '15 seconds',
   retry: { maximumInterval: '20 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [REFUND_FAILURES.rejected] },
 });
+/**
+ * The refund at the provider. Any attempt may have reached it and its answer been lost, so only the provider's refusal
+ * ends the refund: an outage is waited out (no maximumAttempts), its retries repeating the same idempotency key.
+ * Released after a lost answer, the reservation would let the same money be paid back a second time.
+ */
 const providerCall = proxyActivities<RefundActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 6, nonRetryableErrorTypes: ['ProviderDeclined', 'ProviderInvalidRequest'] },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['ProviderDeclined', 'ProviderInvalidRequest'] },
 });
 /** After the provider moved money, and the release of a reservation: the database only, retried as long as it is out. */
 const untilDone = proxyActivities<RefundActivities>({ startToCloseTimeout: '15 seconds', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' } });

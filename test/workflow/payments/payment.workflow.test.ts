@@ -489,15 +489,34 @@ describe('PaymentSaga', () => {
       expect(await provider.findIntent(input.paymentId)).toMatchObject({ amountRefundedMinor: 600 });
     });
 
-    it('releases the reservation when the provider never takes the refund', async () => {
+    it('books a refund whose answer was lost once the provider answers again, and never frees it for another refund', async () => {
       const input = paymentInput({ amountMinor: 1000 });
-      provider.inject(input.paymentId, { method: 'refund', kind: 'unavailable', times: Infinity });
+      // The provider refunds, its answer is lost, then it is out for longer than six attempts take; then it is back.
+      provider.inject(input.paymentId, { method: 'refund', kind: 'lost', times: 1 });
+      provider.inject(input.paymentId, { method: 'refund', kind: 'unavailable', times: 8 });
+      const [first, second, third] = await withWorker(async (q) => {
+        await paid(input, q);
+        const lost = await refund(q, input.paymentId, 400, env.client); // the outage's backoff: time skipped
+        return [lost, await refund(q, input.paymentId, 600), await refund(q, input.paymentId, 1)];
+      });
+      expect(first).toMatchObject({ status: 'succeeded' });
+      expect(second).toMatchObject({ status: 'succeeded' });
+      expect(third).toMatchObject({ status: 'rejected' });
+      // What the provider paid back is what FinFlow shows and booked: never more than was captured.
+      expect(await provider.findIntent(input.paymentId)).toMatchObject({ amountCapturedMinor: 1000, amountRefundedMinor: 1000 });
+      expect(await refunded(input.paymentId)).toBe(1000);
+    });
+
+    it('releases the reservation when the provider refuses the refund', async () => {
+      const input = paymentInput({ amountMinor: 1000 });
+      provider.inject(input.paymentId, { method: 'refund', kind: 'decline', times: 1 });
       const result = await withWorker(async (q) => {
         await paid(input, q);
-        return refund(q, input.paymentId, 400, env.client); // six provider attempts with backoff: time skipped
+        return refund(q, input.paymentId, 400);
       });
       expect(result).toMatchObject({ status: 'failed', failure: { reason: REFUND_FAILURES.providerFailed } });
       expect(await refunded(input.paymentId)).toBe(0);
+      expect(await provider.findIntent(input.paymentId)).toMatchObject({ amountRefundedMinor: 0 });
     });
   });
 });
