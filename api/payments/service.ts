@@ -204,7 +204,10 @@ export class PaymentsService {
     );
     const reviewerId = principal.kind === 'user' ? principal.userId : principal.apiKeyId;
     await this.update(principal.tenantId, paymentId, (h) => h.executeUpdate(reviewPayment, { args: [{ decision, reviewerId }] }));
-    return this.get(principal, paymentId);
+    // The update records the decision; the saga then moves the payment on (rejected, or on to authorise): answer
+    // with where it went, waiting as a create does (PAYMENT_SYNC_WAIT_MS), not with the in_review it just left.
+    const moved = (p: PaymentView) => p.status !== 'in_review' && settled(p);
+    return (await readUntilSettled(() => this.get(principal, paymentId), moved, this.deps.config.PAYMENT_SYNC_WAIT_MS)).value;
   }
 
   async refund(principal: Principal, paymentId: string, idempotencyKey: string, body: { amountMinor?: number; reason?: string }) {

@@ -18,6 +18,8 @@ const overrides = {
   TEMPORAL_TASK_QUEUE_PREFIX: `${process.env.TEMPORAL_TASK_QUEUE_PREFIX}duties-${randomUUID().slice(0, 8)}-`,
   // Every scored application waits for an underwriter.
   CREDIT_APPROVE_BELOW_PD: '0.00001',
+  // A review is answered once the saga has moved the payment on; a generous wait on a loaded machine.
+  PAYMENT_SYNC_WAIT_MS: '30000',
   CREDIT_DECLINE_AT_OR_ABOVE_PD: '0.99999',
 };
 const cfg = testConfig(overrides);
@@ -78,12 +80,13 @@ const problem = (res: { status: number; body: { type?: string }; headers: Record
 const FORBIDDEN = '403 urn:finflow:problem:forbidden application/problem+json';
 
 describe('an AML-held payment', () => {
-  it('cannot be approved by the person who created it: 403, still held; another reviewer approves it', async () => {
+  it('cannot be approved by the person who created it: 403, still held; another reviewer approves it, answered once the saga moved on', async () => {
     const id = await heldPayment(as.admin);
     const own = await api.http().post(`/api/payments/${id}/review`).set(bearer(as.admin)).send({ decision: 'approve' });
     expect(problem(own)).toBe(FORBIDDEN);
     expect(await statusOf(`/api/payments/${id}`)).toBe('in_review');
-    await api.http().post(`/api/payments/${id}/review`).set(bearer(as.ops)).send({ decision: 'approve' }).expect(200);
+    const approved = await api.http().post(`/api/payments/${id}/review`).set(bearer(as.ops)).send({ decision: 'approve' }).expect(200);
+    expect(approved.body.status).not.toBe('in_review');
     await awaitStatus(`/api/payments/${id}`, 'succeeded');
   }, 3 * DEADLINE_MS);
 
