@@ -68,6 +68,12 @@ describe('the stripe-mock sandbox', () => {
     expect(error).toMatchObject({ type: PROVIDER_DECLINED, code });
   });
 
+  it.each(['pm_card_threeDSecure2Required', 'pm_unknown_to_stripe'])('refuses %s, a payment method it does not play, as an invalid request, making no intent', async (pm) => {
+    const paymentId = randomUUID();
+    await expect(authorize(paymentId, pm)).rejects.toMatchObject({ type: PROVIDER_INVALID_REQUEST, code: 'resource_missing' });
+    expect(await sandbox.findIntent(paymentId)).toBeUndefined();
+  });
+
   it('refunds partially and fully, never more than captured, also when two refunds race', async () => {
     const id = randomUUID();
     const intent = await authorize(id, 'pm_card_visa', 'automatic', 1000);

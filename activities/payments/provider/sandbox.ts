@@ -2,7 +2,8 @@
  * The local provider: every call goes through the Stripe SDK to stripe-mock (so Stripe's own OpenAPI server
  * validates each request), and the state stripe-mock does not keep is kept here, in Postgres, with Stripe's
  * test-card semantics: `pm_card_visa` and `pm_card_mastercard` succeed; `pm_card_chargeDeclined`,
- * `pm_card_chargeDeclinedInsufficientFunds` and `pm_card_chargeDeclinedExpiredCard` decline. Intents are created
+ * `pm_card_chargeDeclinedInsufficientFunds` and `pm_card_chargeDeclinedExpiredCard` decline; any other payment
+ * method is refused as Stripe refuses one it does not know (an invalid request, no intent made). Intents are created
  * unconfirmed, one per idempotency key as on Stripe, then confirmed. With STRIPE_API_KEY set, StripeProvider is used
  * instead. Authentication (3-D Secure), asynchronous outcomes and webhooks are not played here: the tests' Stripe
  * double (test/support/stripe-double) plays them for the real adapter.
@@ -20,6 +21,8 @@ const DECLINES: Record<string, string> = {
   pm_card_chargeDeclinedInsufficientFunds: 'insufficient_funds',
   pm_card_chargeDeclinedExpiredCard: 'expired_card',
 };
+
+const SUCCEEDS = new Set(['pm_card_visa', 'pm_card_mastercard']);
 
 const ref = (prefix: string, id: string) => `${prefix}_sbx_${createHash('sha256').update(id).digest('hex').slice(0, 24)}`;
 
@@ -65,6 +68,10 @@ export class StripeMockSandboxProvider implements PaymentProvider {
   }
 
   async createIntent(input: CreateIntentInput): Promise<ProviderIntent> {
+    // stripe-mock accepts any pm_ id; Stripe answers one it does not know "No such PaymentMethod".
+    if (!SUCCEEDS.has(input.paymentMethod) && !DECLINES[input.paymentMethod]) {
+      throw new ProviderError(PROVIDER_INVALID_REQUEST, 'No such PaymentMethod (the local sandbox knows only its test cards)', 'resource_missing');
+    }
     await this.wire.createIntent(input); // validated by stripe-mock; its canned answer carries no state
     // As Stripe does: one intent per idempotency key; a repeat answers it.
     const { rows } = await this.db.query<Row>(
