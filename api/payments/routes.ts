@@ -31,6 +31,7 @@ const payment = z.object({
   customerId: z.string(),
   captureMethod: z.enum(['automatic', 'manual']),
   failureCode: z.string().nullable(),
+  providerRef: z.string().nullable().describe("The provider's id of the payment (a Stripe PaymentIntent, pi_...) once it has one: for finding it in the provider's dashboard; not a secret"),
   amountCapturedMinor: z.number().int(),
   amountRefundedMinor: z.number().int(),
   amountDisputedMinor: z.number().int(),

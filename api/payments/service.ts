@@ -47,6 +47,7 @@ interface PaymentRow {
   currency: Currency;
   capture_method: 'automatic' | 'manual';
   failure_code: string | null;
+  provider_ref: string | null;
   amount_captured_minor: string;
   amount_refunded_minor: string;
   amount_disputed_minor: string;
@@ -77,6 +78,7 @@ export function paymentView(r: PaymentRow) {
     customerId: r.customer_id,
     captureMethod: r.capture_method,
     failureCode: r.failure_code,
+    providerRef: r.provider_ref,
     amountCapturedMinor: Number(r.amount_captured_minor),
     amountRefundedMinor: Number(r.amount_refunded_minor),
     amountDisputedMinor: Number(r.amount_disputed_minor),

@@ -71,6 +71,10 @@ describe('a payment over HTTP', () => {
     expect(res.headers.location).toBe(`/api/payments/${res.body.id}`);
     const payment = await outcome(res, own.key);
     expect(payment).toMatchObject({ status: 'succeeded', amountMinor: 1099, currency: 'EUR', amountCapturedMinor: 1099 });
+    // The provider's intent id, for finding the payment in the provider's dashboard (ops), is the one stored.
+    const stored = await withTenant(db, own.tenant.tenantId, (tx) => tx.query<{ provider_ref: string }>('SELECT provider_ref FROM payments WHERE id = $1', [payment.id]));
+    expect(payment.providerRef).toMatch(/^pi_/);
+    expect(payment.providerRef).toBe(stored.rows[0]!.provider_ref);
     const event = await eventually('payment.succeeded on Kafka', () => received.find((e) => e.type === 'payment.succeeded' && e.subject === `payment/${payment.id}`), DEADLINE_MS);
     expect(event).toMatchObject({ specversion: '1.0', tenantid: own.tenant.tenantId, data: { paymentId: payment.id, amountMinor: 1099, currency: 'EUR', status: 'succeeded' } });
     await eventually('payment.created on Kafka', () => received.find((e) => e.type === 'payment.created' && e.subject === `payment/${payment.id}`), DEADLINE_MS);
