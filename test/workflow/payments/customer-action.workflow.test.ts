@@ -216,6 +216,38 @@ describe('PaymentSaga hearing a provider event that came before its wait began',
     expect(result.status).toBe('succeeded');
     expect(waitedMs).toBeLessThan(6 * 3600_000);
   });
+
+  it('asks the provider again when it settled while the saga was asking, not six hours later', async () => {
+    const input = paymentInput({ paymentMethod: 'pm_double_processing' });
+    let armed = false;
+    class SettlesDuringCheck extends StripeProvider {
+      override async retrieve(i: Parameters<StripeProvider['retrieve']>[0]) {
+        const answer = await super.retrieve(i);
+        if (armed && answer.status === 'processing') {
+          armed = false; // it settles just after this read, and its webhook reaches the saga before the answer does
+          double.book.settleProcessing(answer.providerRef, 'succeeds');
+          await env.client.workflow.getHandle(paymentWorkflowId(tenantId, i.paymentId)).signal(providerEvent, { eventId: 'evt_during_check_succeeded', type: 'payment_intent.succeeded' });
+        }
+        return answer;
+      }
+    }
+    const taskQueue = `${cfg.TEMPORAL_TASK_QUEUE_PREFIX}customer-action-check-${randomUUID()}`;
+    const provider = new SettlesDuringCheck(double.client());
+    const risk = { maxAmountMinor: 1_000_000, reviewAmountMinor: 1_000_000, velocityPerHour: 1000, deniedCustomers: new Set<string>() };
+    const activities = { ...createRefundActivities({ db, provider }), ...createPaymentActivities({ db, provider, risk }) };
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities, dataConverter: createDataConverter(cfg) });
+    const { result, waitedMs } = await worker.runUntil(async () => {
+      const handle = await start(input, taskQueue);
+      await untilStatus(handle, 'processing');
+      armed = true;
+      await handle.signal(providerEvent, { eventId: 'evt_during_check_processing', type: 'payment_intent.processing' }); // wakes a check
+      const result = await handle.result();
+      const { startTime, closeTime } = await handle.describe();
+      return { result, waitedMs: closeTime!.getTime() - startTime.getTime() };
+    });
+    expect(result.status).toBe('succeeded');
+    expect(waitedMs).toBeLessThan(6 * 3600_000);
+  });
 });
 
 describe('PaymentSaga waiting for the provider', () => {
