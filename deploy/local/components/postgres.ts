@@ -129,7 +129,14 @@ export const postgres: Component = {
     // Only a cluster we started has our socket; a reused server must already have the roles (health proved it).
     if (!fs.existsSync(socketDir(ctx)) || !fs.readdirSync(socketDir(ctx)).some((f) => f.startsWith('.s.PGSQL'))) return;
     const c = superuserClient(ctx);
-    await c.connect();
+    try {
+      await c.connect();
+    } catch (err) {
+      // A socket file left by a cluster of ours that is gone (a killed stack): the server answering the port is
+      // another clone's, reused as above.
+      if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') return;
+      throw err;
+    }
     try {
       // CREATEDB: the test suite gives each run its own database.
       await ensureRole(c, LOCAL_DB.owner.user, LOCAL_DB.owner.password, 'CREATEDB NOSUPERUSER NOBYPASSRLS');
