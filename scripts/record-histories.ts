@@ -6,15 +6,23 @@
  * (test/workflow/replay/replay.workflow.test.ts) replays them against the workflow code of the day: a change that is
  * not replay-safe for a workflow already running fails `npm test`.
  *
- * Record BEFORE changing a workflow (the histories are what running executions did), and again only once no
- * execution of the old code can still be running (README: Shipping a workflow change). `-- <name>...` records only
- * the branches whose file name contains one of the names (e.g. `-- refund-` or `-- credit/`).
+ * A committed history is what executions of its day did, and some may still be running: it is never overwritten.
+ * The recorder refuses (before recording anything) when a chosen branch's file exists; a branch whose path a
+ * `patched()` change altered is recorded under a new name (`<branch>@<change>`, e.g. `payment-succeeded@waits-for-
+ * customer`), next to the history of the old path, which stays. `--force` overwrites: only to retire an old path
+ * deliberately, once no execution of it can still be running (README: Shipping a workflow change). `-- <name>...`
+ * records only the branches whose file name contains one of the names (e.g. `-- refund-` or `-- credit/`).
+ *
+ * The PaymentSaga branches of 3-D Secure and asynchronous (processing) payments run against the Stripe double
+ * (test/support/stripe-double: stripe-mock keeps no intent state): the recorder completes the authentication or
+ * settles the payment in the double, and signals the saga as the webhook route does.
  *
  * The histories are fetched through the production data converter (so payloads go through the encryption codec as
  * in production) and written decoded: plain JSON of test data (random ids, stripe-mock references, no applicant
  * data), no key material. The worker's identity (host name, pid) is replaced by `record-histories`.
  */
 import '../test/support/quiet-temporal';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -24,7 +32,7 @@ import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { CreditScorer, defaultModelPath } from '../activities/credit';
-import { createPaymentActivities, createRefundActivities, createSagaReconcilerActivities, FaultInjectingProvider, StripeMockSandboxProvider, stripeClient } from '../activities/payments';
+import { createPaymentActivities, createRefundActivities, createSagaReconcilerActivities, FaultInjectingProvider, StripeMockSandboxProvider, StripeProvider, stripeClient, type PaymentProvider } from '../activities/payments';
 import { normalizedNationalId } from '../core/credit/applicant';
 import type { Config } from '../platform/config';
 import { createPool, withTenant, type Pool } from '../platform/db/pool';
@@ -34,7 +42,8 @@ import { TASK_QUEUE_DEFINITIONS } from '../workers/task-queues';
 import { CreditApplication } from '../workflows/credit';
 import { creditApplicationState, creditWorkflowId, decideApplication, type CreditApplicationInput } from '../workflows/credit/credit-application.contract';
 import { PaymentSaga, PaymentSagaReconciler, RefundWorkflow } from '../workflows/payments';
-import { cancelPayment, capturePayment, PAYMENT_FAILURES, paymentState, paymentWorkflowId, reviewPayment, type PaymentInput } from '../workflows/payments/payment.contract';
+import { WAITS_FOR_CUSTOMER_OR_PROVIDER } from '../workflows/payments/customer-action';
+import { cancelPayment, capturePayment, PAYMENT_FAILURES, paymentState, paymentWorkflowId, providerEvent, reviewPayment, type PaymentInput } from '../workflows/payments/payment.contract';
 import { REFUND_FAILURES, refundWorkflowId } from '../workflows/payments/refund.contract';
 import { SmokeWorkflow } from '../workflows/platform';
 import { smokeWorkflowId } from '../workflows/platform/smoke.contract';
@@ -42,7 +51,9 @@ import { createTenant, testConfig } from '../test/support/env';
 import { eventually } from '../test/support/eventually';
 import globalSetup from '../test/support/global-setup';
 import globalTeardown from '../test/support/global-teardown';
+import { startStripeDouble, type StripeDouble } from '../test/support/stripe-double';
 import { timeSkippingEnv } from '../test/support/temporal';
+import { patchIdsOf } from '../test/workflow/replay/histories';
 
 const ROOT = path.resolve(__dirname, '..');
 const REPLAY_DIR = path.join(ROOT, 'test', 'replay');
@@ -65,10 +76,22 @@ interface Ctx {
   cfg: Config;
   db: Pool;
   tenantId: string;
-  /** A worker on a task queue of its own, serving `queue` with the production activities (some may be replaced). */
-  withWorker<T>(queue: Queue, fn: (taskQueue: string) => Promise<T>, overrides?: Record<string, (...args: never[]) => Promise<unknown>>): Promise<T>;
+  /**
+   * A worker on a task queue of its own, serving `queue` with the production activities (some may be replaced), over
+   * stripe-mock (`provider`) unless another provider is given.
+   */
+  withWorker<T>(queue: Queue, fn: (taskQueue: string) => Promise<T>, overrides?: Record<string, (...args: never[]) => Promise<unknown>>, provider?: PaymentProvider): Promise<T>;
   provider: FaultInjectingProvider;
+  /** The Stripe double, for intents that wait (3-D Secure, processing); no webhook endpoint: the recorder signals. */
+  double: StripeDouble;
 }
+
+/**
+ * The suffix of the histories recorded since PaymentSaga waits for the customer or the provider
+ * (patched(WAITS_FOR_CUSTOMER_OR_PROVIDER)): a branch whose execution records that marker is named with it, the
+ * history of the same branch before the change (no suffix) is kept.
+ */
+const WAITS = '@waits-for-customer';
 
 const REVIEW_AT = 50_000;
 
@@ -182,8 +205,122 @@ async function outcomeOf(handle: WorkflowHandle): Promise<string> {
 }
 const F = PAYMENT_FAILURES;
 
+/** A PaymentSaga over the Stripe double: its intents wait for the customer (3-D Secure) or settle later (processing). */
+function withDouble<T>(ctx: Ctx, fn: (q: string) => Promise<T>, provider: PaymentProvider = new StripeProvider(ctx.double.client())) {
+  return ctx.withWorker('payments', fn, {}, provider);
+}
+const THREE_D_SECURE = { paymentMethod: 'pm_card_threeDSecure2Required', customerActionTimeoutSeconds: 3600 };
+const PROCESSING = { paymentMethod: 'pm_double_processing' };
+const intentOf = (ctx: Ctx, paymentId: string) => [...ctx.double.book.intents.values()].find((i) => i.metadata.finflow_payment_id === paymentId)!.id;
+/** What the webhook route does on a Stripe event for the intent: wake the saga (it then asks the provider). */
+const webhook = (handle: WorkflowHandle, type: string) => handle.signal(providerEvent, { eventId: `evt_${randomUUID().replace(/-/g, '').slice(0, 24)}`, type });
+
+/** A provider whose intent moves on (and whose webhook reaches the saga) while the authorisation's stale answer is on its way. */
+class EventBeforeWait extends StripeProvider {
+  constructor(private readonly ctx: Ctx) {
+    super(ctx.double.client());
+  }
+  override async authorize(input: Parameters<StripeProvider['authorize']>[0]) {
+    const answer = await super.authorize(input);
+    this.ctx.double.book.completeAuthentication(answer.providerRef, 'succeeds');
+    await webhook(this.ctx.env.client.workflow.getHandle(paymentWorkflowId(this.ctx.tenantId, input.paymentId)), 'payment_intent.succeeded');
+    return answer;
+  }
+}
+
+/** The branches of the wait for the customer or the provider (customer-action.ts). */
+const WAITING_PAYMENTS: Branch[] = [
+  payment(`3ds-succeeded${WAITS}`, 'COMPLETED succeeded', (ctx) =>
+    withDouble(ctx, async (q) => {
+      const { input, handle } = await startPayment(ctx, q, THREE_D_SECURE);
+      await untilPaymentStatus(ctx, handle, 'requires_action');
+      ctx.double.book.completeAuthentication(intentOf(ctx, input.paymentId), 'succeeds');
+      await webhook(handle, 'payment_intent.succeeded');
+      return settled(handle);
+    }),
+  ),
+  payment(`3ds-manual-capture${WAITS}`, 'COMPLETED succeeded', (ctx) =>
+    withDouble(ctx, async (q) => {
+      const { input, handle } = await startPayment(ctx, q, { ...THREE_D_SECURE, captureMethod: 'manual' });
+      await untilPaymentStatus(ctx, handle, 'requires_action');
+      ctx.double.book.completeAuthentication(intentOf(ctx, input.paymentId), 'succeeds');
+      await webhook(handle, 'payment_intent.amount_capturable_updated');
+      await untilPaymentStatus(ctx, handle, 'authorized');
+      await handle.executeUpdate(capturePayment);
+      return settled(handle);
+    }),
+  ),
+  payment(`3ds-webhook-lost${WAITS}`, 'COMPLETED succeeded', (ctx) =>
+    withDouble(ctx, async (q) => {
+      const { input, handle } = await startPayment(ctx, q, THREE_D_SECURE);
+      await untilPaymentStatus(ctx, handle, 'requires_action');
+      ctx.double.book.completeAuthentication(intentOf(ctx, input.paymentId), 'succeeds'); // and nobody tells the saga: it asks at the deadline
+      return settled(handle);
+    }),
+  ),
+  payment(`3ds-event-before-wait${WAITS}`, 'COMPLETED succeeded', (ctx) => withDouble(ctx, async (q) => settled((await startPayment(ctx, q, THREE_D_SECURE)).handle), new EventBeforeWait(ctx))),
+  payment(`3ds-abandoned${WAITS}`, 'COMPLETED expired', (ctx) =>
+    withDouble(ctx, async (q) => {
+      const { handle } = await startPayment(ctx, q, THREE_D_SECURE);
+      await untilPaymentStatus(ctx, handle, 'requires_action');
+      return settled(handle); // the customer never authenticates: the server skips time to the deadline
+    }),
+  ),
+  payment(`3ds-failed${WAITS}`, `COMPLETED failed ${F.declined}`, (ctx) =>
+    withDouble(ctx, async (q) => {
+      const { input, handle } = await startPayment(ctx, q, THREE_D_SECURE);
+      await untilPaymentStatus(ctx, handle, 'requires_action');
+      ctx.double.book.completeAuthentication(intentOf(ctx, input.paymentId), 'fails');
+      await webhook(handle, 'payment_intent.payment_failed');
+      return settled(handle);
+    }),
+  ),
+  payment(`3ds-canceled${WAITS}`, 'COMPLETED canceled', (ctx) =>
+    withDouble(ctx, async (q) => {
+      const { handle } = await startPayment(ctx, q, THREE_D_SECURE);
+      await untilPaymentStatus(ctx, handle, 'requires_action');
+      await handle.executeUpdate(cancelPayment);
+      return settled(handle);
+    }),
+  ),
+  payment(`workflow-cancelled-awaiting-customer${WAITS}`, 'CANCELLED', (ctx) =>
+    withDouble(ctx, async (q) => {
+      const { handle } = await startPayment(ctx, q, THREE_D_SECURE);
+      await untilPaymentStatus(ctx, handle, 'requires_action');
+      await handle.cancel();
+      return settled(handle);
+    }),
+  ),
+  payment(`processing-succeeded${WAITS}`, 'COMPLETED succeeded', (ctx) =>
+    withDouble(ctx, async (q) => {
+      const { input, handle } = await startPayment(ctx, q, PROCESSING);
+      await untilPaymentStatus(ctx, handle, 'processing');
+      ctx.double.book.settleProcessing(intentOf(ctx, input.paymentId), 'succeeds');
+      await webhook(handle, 'payment_intent.succeeded');
+      return settled(handle);
+    }),
+  ),
+  payment(`processing-rechecked${WAITS}`, 'COMPLETED succeeded', (ctx) =>
+    withDouble(ctx, async (q) => {
+      const { input, handle } = await startPayment(ctx, q, PROCESSING);
+      await untilPaymentStatus(ctx, handle, 'processing');
+      ctx.double.book.settleProcessing(intentOf(ctx, input.paymentId), 'succeeds'); // the webhook is lost: the saga asks again hours later
+      return settled(handle);
+    }),
+  ),
+  payment(`processing-failed${WAITS}`, `COMPLETED failed ${F.declined}`, (ctx) =>
+    withDouble(ctx, async (q) => {
+      const { input, handle } = await startPayment(ctx, q, PROCESSING);
+      await untilPaymentStatus(ctx, handle, 'processing');
+      ctx.double.book.settleProcessing(intentOf(ctx, input.paymentId), 'fails');
+      await webhook(handle, 'payment_intent.payment_failed');
+      return settled(handle);
+    }),
+  ),
+];
+
 const BRANCHES: Branch[] = [
-  payment('succeeded', 'COMPLETED succeeded', (ctx) => ctx.withWorker('payments', async (q) => settled((await startPayment(ctx, q)).handle))),
+  payment(`succeeded${WAITS}`, 'COMPLETED succeeded', (ctx) => ctx.withWorker('payments', async (q) => settled((await startPayment(ctx, q)).handle))),
   payment('declined', `COMPLETED failed ${F.declined}`, (ctx) => ctx.withWorker('payments', async (q) => settled((await startPayment(ctx, q, { paymentMethod: 'pm_card_chargeDeclined' })).handle))),
   payment('risk-rejected', `COMPLETED failed ${F.riskRejected}`, (ctx) => ctx.withWorker('payments', async (q) => settled((await startPayment(ctx, q, { customerId: 'cus_denied' })).handle))),
   payment('provider-unavailable', `COMPLETED failed ${F.providerUnavailable}`, (ctx) =>
@@ -193,12 +330,12 @@ const BRANCHES: Branch[] = [
       return settled((await startPayment(ctx, q, { paymentId: input.paymentId })).handle);
     }),
   ),
-  payment('ledger-failed', `COMPLETED failed ${F.ledgerFailed}`, async (ctx) => {
+  payment(`ledger-failed${WAITS}`, `COMPLETED failed ${F.ledgerFailed}`, async (ctx) => {
     // A tenant without a chart of accounts: the hold cannot be placed after the charge, which is refunded.
     const tenantId = await createTenant(ctx.db);
     return ctx.withWorker('payments', async (q) => settled((await startPayment(ctx, q, { tenantId })).handle));
   }),
-  payment('review-approved', 'COMPLETED succeeded', (ctx) =>
+  payment(`review-approved${WAITS}`, 'COMPLETED succeeded', (ctx) =>
     ctx.withWorker('payments', async (q) => {
       const { handle } = await startPayment(ctx, q, { amountMinor: REVIEW_AT });
       await untilPaymentStatus(ctx, handle, 'in_review');
@@ -230,7 +367,7 @@ const BRANCHES: Branch[] = [
       return settled(handle);
     }),
   ),
-  payment('manual-capture', 'COMPLETED succeeded', (ctx) =>
+  payment(`manual-capture${WAITS}`, 'COMPLETED succeeded', (ctx) =>
     ctx.withWorker('payments', async (q) => {
       const { handle } = await startPayment(ctx, q, { captureMethod: 'manual' });
       await untilPaymentStatus(ctx, handle, 'authorized');
@@ -238,7 +375,7 @@ const BRANCHES: Branch[] = [
       return settled(handle);
     }),
   ),
-  payment('authorization-expired', 'COMPLETED expired', (ctx) =>
+  payment(`authorization-expired${WAITS}`, 'COMPLETED expired', (ctx) =>
     ctx.withWorker('payments', async (q) => {
       const { handle } = await startPayment(ctx, q, { captureMethod: 'manual', authorizationTtlSeconds: 24 * 3600 });
       await untilPaymentStatus(ctx, handle, 'authorized');
@@ -246,7 +383,7 @@ const BRANCHES: Branch[] = [
       return settled(handle);
     }),
   ),
-  payment('canceled-before-capture', 'COMPLETED canceled', (ctx) =>
+  payment(`canceled-before-capture${WAITS}`, 'COMPLETED canceled', (ctx) =>
     ctx.withWorker('payments', async (q) => {
       const { handle } = await startPayment(ctx, q, { captureMethod: 'manual' });
       await untilPaymentStatus(ctx, handle, 'authorized');
@@ -262,7 +399,7 @@ const BRANCHES: Branch[] = [
       return settled(handle);
     }),
   ),
-  payment('workflow-cancelled-awaiting-capture', 'CANCELLED', (ctx) =>
+  payment(`workflow-cancelled-awaiting-capture${WAITS}`, 'CANCELLED', (ctx) =>
     ctx.withWorker('payments', async (q) => {
       const { handle } = await startPayment(ctx, q, { captureMethod: 'manual' });
       await untilPaymentStatus(ctx, handle, 'authorized');
@@ -270,7 +407,7 @@ const BRANCHES: Branch[] = [
       return settled(handle);
     }),
   ),
-  payment('workflow-cancelled-while-posting', 'CANCELLED', (ctx) => {
+  payment(`workflow-cancelled-while-posting${WAITS}`, 'CANCELLED', (ctx) => {
     const posting = held(realPaymentActivities(ctx).postPaymentEntry);
     return ctx.withWorker(
       'payments',
@@ -285,7 +422,7 @@ const BRANCHES: Branch[] = [
       { postPaymentEntry: posting.fn },
     );
   }),
-  payment('needs-attention', `COMPLETED needs_attention ${F.ledgerFailed}`, (ctx) =>
+  payment(`needs-attention${WAITS}`, `COMPLETED needs_attention ${F.ledgerFailed}`, (ctx) =>
     ctx.withWorker(
       'payments',
       async (q) => {
@@ -300,6 +437,8 @@ const BRANCHES: Branch[] = [
       },
     ),
   ),
+
+  ...WAITING_PAYMENTS,
 
   refund('full', 'COMPLETED succeeded', (ctx) => ctx.withWorker('payments', async (q) => settled(await startRefund(ctx, q, await paid(ctx, q), 1000)))),
   refund('partial', 'COMPLETED succeeded', (ctx) => ctx.withWorker('payments', async (q) => settled(await startRefund(ctx, q, await paid(ctx, q), 300)))),
@@ -470,10 +609,24 @@ async function decoded(json: unknown, codec: PayloadCodec): Promise<unknown> {
   return out;
 }
 
+const fileOf = (branch: Branch) => path.join(REPLAY_DIR, branch.queue, `${branch.name}.json`);
+
 async function main() {
-  const only = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const force = args.includes('--force');
+  const unknown = args.filter((a) => a.startsWith('--') && a !== '--force');
+  if (unknown.length) throw new Error(`unknown option ${unknown.join(', ')} (only --force)`);
+  const only = args.filter((a) => !a.startsWith('--'));
   const chosen = BRANCHES.filter((b) => !only.length || only.some((o) => `${b.queue}/${b.name}`.includes(o)));
   if (!chosen.length) throw new Error(`no branch matches ${only.join(', ')}`);
+  const existing = chosen.filter((b) => existsSync(fileOf(b)));
+  if (existing.length && !force) {
+    throw new Error(
+      `refusing to overwrite ${existing.length} recorded ${existing.length === 1 ? 'history' : 'histories'}: ${existing.map((b) => path.relative(ROOT, fileOf(b))).join(', ')}. ` +
+        'A committed history guards the executions of its day that may still be running: keep it, and record a changed path under a new name ' +
+        `(<branch>@<change>, e.g. ${WAITS}); --force only to retire an old path once none of its executions can still be running (README: Shipping a workflow change).`,
+    );
+  }
   await globalSetup(); // a private database, task-queue prefix and keys, as a test run gets
   try {
     await record(chosen);
@@ -498,8 +651,10 @@ async function record(chosen: Branch[]) {
   ]);
   const db = createPool(cfg.DATABASE_URL, 6);
   const scorer = await CreditScorer.load(defaultModelPath());
+  let double: StripeDouble | undefined;
   try {
     const provider = new FaultInjectingProvider(new StripeMockSandboxProvider(stripeClient({ mockUrl: cfg.STRIPE_MOCK_URL }), db));
+    double = await startStripeDouble({ webhookSecret: 'whsec_recordHistories' });
     const tenantId = await createTenant(db);
     await withTenant(db, tenantId, (tx) => tx.query('SELECT create_default_chart($1)', [tenantId]));
     const ctx: Ctx = {
@@ -508,9 +663,10 @@ async function record(chosen: Branch[]) {
       db,
       tenantId,
       provider,
-      async withWorker(queue, fn, overrides = {}) {
+      double,
+      async withWorker(queue, fn, overrides = {}, through = provider) {
         const taskQueue = `${cfg.TEMPORAL_TASK_QUEUE_PREFIX}${queue}-${randomUUID()}`;
-        const real = TASK_QUEUE_DEFINITIONS[queue]!.activities({ db, provider, risk: RISK, scorer });
+        const real = TASK_QUEUE_DEFINITIONS[queue]!.activities({ db, provider: through, risk: RISK, scorer });
         const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundles.get(queue)!, activities: { ...real, ...overrides }, dataConverter });
         return worker.runUntil(fn(taskQueue));
       },
@@ -522,15 +678,22 @@ async function record(chosen: Branch[]) {
       if (outcome !== branch.outcome) throw new Error(`${branch.name} ended ${outcome}, not ${branch.outcome}: not recorded`);
       const history = await handle.fetchHistory();
       const asObject = temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), TO_OBJECT);
-      const text = JSON.stringify(await decoded(asObject, codec), null, 2);
+      const plain = await decoded(asObject, codec);
+      const text = JSON.stringify(plain, null, 2);
       if (text.includes(Buffer.from(ENCRYPTED).toString('base64'))) throw new Error(`${branch.name}: an encrypted payload is left in the history`);
-      const file = path.join(REPLAY_DIR, branch.queue, `${branch.name}.json`);
+      // The name says which path the history guards: the old one's history must not be replaced by the new one's.
+      const waits = patchIdsOf(temporal.api.history.v1.History.fromObject(plain as Record<string, unknown>)).includes(WAITS_FOR_CUSTOMER_OR_PROVIDER);
+      if (waits !== branch.name.endsWith(WAITS)) {
+        throw new Error(`${branch.name} ${waits ? 'records' : 'does not record'} the ${WAITS_FOR_CUSTOMER_OR_PROVIDER} marker: ${waits ? `name it <branch>${WAITS}` : `drop ${WAITS} from its name`}; not recorded`);
+      }
+      const file = fileOf(branch);
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, `${text}\n`);
       console.log(`[histories] ${path.relative(ROOT, file)}: ${history.events?.length ?? 0} events, ${outcome} (${Date.now() - started} ms)`);
     }
   } finally {
     await env.teardown();
+    await double?.close();
     await db.end();
     await scorer.close();
   }

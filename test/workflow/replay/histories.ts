@@ -29,6 +29,19 @@ export function loadHistory(queue: TaskQueueName, branch: string): HistoryAndWor
   return { workflowId: `${queue}/${branch}`, history: temporal.api.history.v1.History.fromObject(json as Record<string, unknown>) };
 }
 
+/**
+ * The ids of the `patched()` / `deprecatePatch()` changes a history records (its `core_patch` markers), in order: the
+ * code paths it guards. (The marker's payload is `{"id": <change id>, "deprecated": <bool>}`.)
+ */
+export function patchIdsOf(history: temporal.api.history.v1.IHistory): string[] {
+  return (history.events ?? [])
+    .filter((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_MARKER_RECORDED && e.markerRecordedEventAttributes?.markerName === 'core_patch')
+    .map((e) => {
+      const data = e.markerRecordedEventAttributes!.details?.['patch-data']?.payloads?.[0]?.data;
+      return (JSON.parse(Buffer.from(data ?? []).toString('utf8')) as { id: string }).id;
+    });
+}
+
 /** Replays the histories with the given worker options; returns each history's replay error by workflow id ({} when all replay). */
 export async function replayErrors(options: ReplayWorkerOptions, histories: HistoryAndWorkflowId[]): Promise<Record<string, Error>> {
   const errors: Record<string, Error> = {};

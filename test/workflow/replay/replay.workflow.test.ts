@@ -10,7 +10,10 @@ import path from 'node:path';
 import { createDataConverter, type TaskQueueName } from '../../../platform/temporal/client';
 import { TASK_QUEUE_DEFINITIONS } from '../../../workers/task-queues';
 import { testConfig } from '../../support/env';
-import { loadHistory, recordedBranches, REPLAY_DIR, replayErrors } from './histories';
+import { temporal } from '@temporalio/proto';
+import { Status } from '../../../temporal-config/search-attributes';
+import { WAIT_COUNTS_EVENTS_SINCE_READ, WAITS_FOR_CUSTOMER_OR_PROVIDER } from '../../../workflows/payments/customer-action';
+import { loadHistory, patchIdsOf, recordedBranches, REPLAY_DIR, replayErrors } from './histories';
 
 /**
  * The production workers' data converter without its payload codec: the codec encrypts payloads on their way to
@@ -19,9 +22,39 @@ import { loadHistory, recordedBranches, REPLAY_DIR, replayErrors } from './histo
  */
 const { payloadCodecs: _codecs, ...dataConverter } = createDataConverter(testConfig());
 
+/**
+ * The histories of PaymentSaga since it waits for the customer or the provider (`patched(WAITS_FOR_CUSTOMER_OR_PROVIDER)`):
+ * what executions started today do. The same branch's history without the suffix was recorded before the change and
+ * is kept: it guards the executions started before it (README: Shipping a workflow change).
+ */
+const WAITS = '@waits-for-customer';
+const WAITING_PAYMENTS = [
+  'payment-3ds-abandoned',
+  'payment-3ds-canceled',
+  'payment-3ds-event-before-wait',
+  'payment-3ds-failed',
+  'payment-3ds-manual-capture',
+  'payment-3ds-succeeded',
+  'payment-3ds-webhook-lost',
+  'payment-authorization-expired',
+  'payment-canceled-before-capture',
+  'payment-ledger-failed',
+  'payment-manual-capture',
+  'payment-needs-attention',
+  'payment-processing-failed',
+  'payment-processing-rechecked',
+  'payment-processing-succeeded',
+  'payment-review-approved',
+  'payment-succeeded',
+  'payment-workflow-cancelled-awaiting-capture',
+  'payment-workflow-cancelled-awaiting-customer',
+  'payment-workflow-cancelled-while-posting',
+].map((branch) => `${branch}${WAITS}`);
+
 /** Every branch of every production workflow type: a missing file (an empty or partial directory) fails. */
 const EXPECTED: Record<'payments' | 'credit' | 'platform', string[]> = {
   payments: [
+    ...WAITING_PAYMENTS,
     'payment-authorization-expired',
     'payment-canceled-before-capture',
     'payment-declined',
@@ -57,6 +90,7 @@ const EXPECTED: Record<'payments' | 'credit' | 'platform', string[]> = {
   ],
   platform: ['smoke-delayed', 'smoke-failed', 'smoke-recorded'],
 };
+EXPECTED.payments.sort();
 const QUEUES = Object.keys(EXPECTED) as (keyof typeof EXPECTED)[];
 
 describe('recorded workflow histories', () => {
@@ -73,6 +107,20 @@ describe('recorded workflow histories', () => {
       const recorded = new Set(EXPECTED[queue].map((branch) => workflowTypeOf(loadHistory(queue, branch))));
       expect({ queue, types: [...recorded].sort() }).toEqual({ queue, types: registered });
     }
+  });
+
+  it('guard today’s PaymentSaga path as well as the one before the wait for the customer or provider', () => {
+    const payments = EXPECTED.payments.filter((b) => b.startsWith('payment-')).map((branch) => ({ branch, history: loadHistory('payments', branch).history as temporal.api.history.v1.IHistory }));
+    const marked = payments.filter(({ history }) => patchIdsOf(history).includes(WAITS_FOR_CUSTOMER_OR_PROVIDER)).map(({ branch }) => branch);
+    // The histories named for the new path carry its marker; the others are of executions started before it.
+    expect(marked).toEqual(WAITING_PAYMENTS.slice().sort());
+    expect(payments.filter(({ branch }) => !branch.endsWith(WAITS)).length).toBeGreaterThanOrEqual(16);
+    // The waits themselves are recorded: for the customer (3-D Secure) and for the provider (processing), under
+    // the wait's own later change too.
+    const waited = (status: string) =>
+      payments.filter(({ history }) => statusesOf(history).includes(status) && patchIdsOf(history).includes(WAIT_COUNTS_EVENTS_SINCE_READ)).map(({ branch }) => branch);
+    expect(waited('requires_action')).toEqual(expect.arrayContaining([`payment-3ds-succeeded${WAITS}`, `payment-3ds-abandoned${WAITS}`]));
+    expect(waited('processing')).toEqual(expect.arrayContaining([`payment-processing-succeeded${WAITS}`, `payment-processing-failed${WAITS}`]));
   });
 
   it.each(QUEUES)('of the %s task queue replay against today’s workflow code without a determinism error', async (queue) => {
@@ -101,6 +149,13 @@ interface JsonPayload {
   metadata: { encoding: string };
   data?: string;
 }
+
+/** The PaymentStatus values the execution showed (its search attribute upserts), in order. */
+const statusesOf = (history: temporal.api.history.v1.IHistory): string[] =>
+  (history.events ?? []).flatMap((e) => {
+    const data = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[Status.name]?.data;
+    return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as string[]) : [];
+  });
 
 const workflowTypeOf = ({ history }: ReturnType<typeof loadHistory>) =>
   (history as { events?: { workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[] }).events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
