@@ -54,6 +54,7 @@ import globalTeardown from '../test/support/global-teardown';
 import { startStripeDouble, type StripeDouble } from '../test/support/stripe-double';
 import { timeSkippingEnv } from '../test/support/temporal';
 import { patchIdsOf } from '../test/workflow/replay/histories';
+import { insertPaymentRow, paymentInput as newPaymentInput } from '../test/support/payment-rows';
 
 const ROOT = path.resolve(__dirname, '..');
 const REPLAY_DIR = path.join(ROOT, 'test', 'replay');
@@ -96,29 +97,12 @@ const WAITS = '@waits-for-customer';
 const REVIEW_AT = 50_000;
 
 function paymentInput(ctx: Ctx, overrides: Partial<PaymentInput> = {}): PaymentInput {
-  return {
-    paymentId: randomUUID(),
-    tenantId: ctx.tenantId,
-    customerId: `cus_${randomUUID().slice(0, 8)}`,
-    amountMinor: 2500,
-    currency: 'EUR',
-    paymentMethod: 'pm_card_visa',
-    captureMethod: 'automatic',
-    reviewTimeoutSeconds: 24 * 3600,
-    authorizationTtlSeconds: 7 * 24 * 3600,
-    ...overrides,
-  };
+  return newPaymentInput(ctx.tenantId, overrides);
 }
 
 async function startPayment(ctx: Ctx, q: string, overrides: Partial<PaymentInput> = {}) {
   const input = paymentInput(ctx, overrides);
-  await withTenant(ctx.db, input.tenantId, (tx) =>
-    tx.query(
-      `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method)
-       VALUES ($1, $2, $3, '\\x00', $4, $5, $6, $7)`,
-      [input.paymentId, input.tenantId, `key-${input.paymentId}`, input.customerId, input.amountMinor, input.currency, input.captureMethod],
-    ),
-  );
+  await insertPaymentRow(ctx.db, input);
   const handle = await ctx.env.client.workflow.start(PaymentSaga, { workflowId: paymentWorkflowId(input.tenantId, input.paymentId), taskQueue: q, args: [input] });
   return { input, handle };
 }

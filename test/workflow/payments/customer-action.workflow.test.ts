@@ -16,6 +16,7 @@ import { createTenant, testConfig } from '../../support/env';
 import { eventually } from '../../support/eventually';
 import { startStripeDouble, type StripeDouble } from '../../support/stripe-double';
 import { bundle, timeSkippingEnv } from '../../support/temporal';
+import { insertPaymentRow } from '../../support/payment-rows';
 
 const cfg = testConfig();
 let env: TestWorkflowEnvironment;
@@ -71,12 +72,7 @@ async function withWorker<T>(fn: (taskQueue: string) => Promise<T>): Promise<T> 
 }
 
 async function start(input: PaymentInput, taskQueue: string): Promise<WorkflowHandle<typeof PaymentSaga>> {
-  await withTenant(db, tenantId, (tx) =>
-    tx.query(
-      `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method) VALUES ($1, $2, $3, '\\x00', $4, $5, $6, $7)`,
-      [input.paymentId, tenantId, `k-${input.paymentId}`, input.customerId, input.amountMinor, input.currency, input.captureMethod],
-    ),
-  );
+  await insertPaymentRow(db, input);
   const handle = await env.client.workflow.start(PaymentSaga, { workflowId: paymentWorkflowId(tenantId, input.paymentId), taskQueue, args: [input] });
   started.push(handle);
   return handle;

@@ -21,6 +21,7 @@ import { refundWorkflowId } from '../../../workflows/payments/refund.contract';
 import { createTenant, testConfig } from '../../support/env';
 import { eventually } from '../../support/eventually';
 import { bundle, timeSkippingEnv } from '../../support/temporal';
+import { insertPaymentRow, paymentInput as newPaymentInput } from '../../support/payment-rows';
 
 const cfg = testConfig();
 const REVIEW_AT = 50_000;
@@ -51,18 +52,7 @@ const realActivities = (): Activities => ({
 });
 
 function paymentInput(overrides: Partial<PaymentInput> = {}): PaymentInput {
-  return {
-    paymentId: randomUUID(),
-    tenantId,
-    customerId: `cus_${randomUUID().slice(0, 8)}`,
-    amountMinor: 2500,
-    currency: 'EUR',
-    paymentMethod: 'pm_card_visa',
-    captureMethod: 'automatic',
-    reviewTimeoutSeconds: 24 * 3600,
-    authorizationTtlSeconds: 7 * 24 * 3600,
-    ...overrides,
-  };
+  return newPaymentInput(tenantId, overrides);
 }
 
 async function withWorker<T>(fn: (taskQueue: string) => Promise<T>, overrides: Partial<Activities> = {}): Promise<T> {
@@ -73,13 +63,7 @@ async function withWorker<T>(fn: (taskQueue: string) => Promise<T>, overrides: P
 
 /** Starts the saga after writing the payment row, as the API does. */
 async function start(input: PaymentInput, taskQueue: string): Promise<WorkflowHandle<typeof PaymentSaga>> {
-  await withTenant(db, input.tenantId, (tx) =>
-    tx.query(
-      `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method)
-       VALUES ($1, $2, $3, '\\x00', $4, $5, $6, $7)`,
-      [input.paymentId, input.tenantId, `key-${input.paymentId}`, input.customerId, input.amountMinor, input.currency, input.captureMethod],
-    ),
-  );
+  await insertPaymentRow(db, input);
   return env.client.workflow.start(PaymentSaga, { workflowId: paymentWorkflowId(input.tenantId, input.paymentId), taskQueue, args: [input] });
 }
 

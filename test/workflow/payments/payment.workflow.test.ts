@@ -29,6 +29,7 @@ import { createTenant, ownerPool, testConfig } from '../../support/env';
 import { eventually } from '../../support/eventually';
 import { bundle, timeSkippingEnv } from '../../support/temporal';
 import { expectRefused, updateRefusal } from '../../support/updates';
+import { insertPaymentRow, paymentInput as newPaymentInput } from '../../support/payment-rows';
 
 const cfg = testConfig();
 const REVIEW_AT = 50_000;
@@ -60,29 +61,12 @@ afterAll(async () => {
 });
 
 function paymentInput(overrides: Partial<PaymentInput> = {}): PaymentInput {
-  return {
-    paymentId: randomUUID(),
-    tenantId,
-    customerId: `cus_${randomUUID().slice(0, 8)}`,
-    amountMinor: 2500,
-    currency: 'EUR',
-    paymentMethod: 'pm_card_visa',
-    captureMethod: 'automatic',
-    reviewTimeoutSeconds: 24 * 3600,
-    authorizationTtlSeconds: 7 * 24 * 3600,
-    ...overrides,
-  };
+  return newPaymentInput(tenantId, overrides);
 }
 
 /** The payment row the API writes before it starts the saga. */
 async function createPaymentRow(input: PaymentInput) {
-  await withTenant(db, input.tenantId, (tx) =>
-    tx.query(
-      `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method)
-       VALUES ($1, $2, $3, '\\x00', $4, $5, $6, $7)`,
-      [input.paymentId, input.tenantId, `key-${input.paymentId}`, input.customerId, input.amountMinor, input.currency, input.captureMethod],
-    ),
-  );
+  await insertPaymentRow(db, input);
 }
 
 async function withWorker<T>(fn: (taskQueue: string) => Promise<T>, overrides: Partial<PaymentActivities & RefundActivities> = {}): Promise<T> {

@@ -16,6 +16,7 @@ import { createTenant, testConfig } from '../../support/env';
 import { eventually } from '../../support/eventually';
 import { insertPayment } from '../../support/rows';
 import { bundle, timeSkippingEnv } from '../../support/temporal';
+import { insertPaymentRow } from '../../support/payment-rows';
 
 const cfg = testConfig();
 // No amount is large enough for an amount review here: only the limit and velocity decide.
@@ -66,13 +67,7 @@ async function earlierPayments(customerId: string, minutesAgo: number[]) {
 
 /** Runs the saga for `input` (its row written first, as the API does) on a worker with the test's risk policy. */
 async function runSaga<T>(input: PaymentInput, fn: (handle: WorkflowHandle<typeof PaymentSaga>) => Promise<T>): Promise<T> {
-  await withTenant(db, tenantId, (tx) =>
-    tx.query(
-      `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method)
-       VALUES ($1, $2, $3, '\\x00', $4, $5, $6, $7)`,
-      [input.paymentId, tenantId, `key-${input.paymentId}`, input.customerId, input.amountMinor, input.currency, input.captureMethod],
-    ),
-  );
+  await insertPaymentRow(db, input);
   const taskQueue = `${cfg.TEMPORAL_TASK_QUEUE_PREFIX}risk-${randomUUID()}`;
   const activities = { ...createRefundActivities({ db, provider }), ...createPaymentActivities({ db, provider, risk: RISK }) };
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities, dataConverter: createDataConverter(cfg) });

@@ -19,6 +19,7 @@ import { createTenant, testConfig } from '../../support/env';
 import { timeSkippingEnv } from '../../support/temporal';
 import { NEW_STEP_PATCH } from './fixtures/new-step';
 import { loadHistory, recordedBranches, replayErrors } from './histories';
+import { insertPaymentRow } from '../../support/payment-rows';
 
 const cfg = testConfig();
 const dataConverter = createDataConverter(cfg);
@@ -87,13 +88,7 @@ describe('changing PaymentSaga while payments are running', () => {
         reviewTimeoutSeconds: 24 * 3600,
         authorizationTtlSeconds: 7 * 24 * 3600,
       };
-      await withTenant(db, tenantId, (tx) =>
-        tx.query(
-          `INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, customer_id, amount_minor, currency, capture_method)
-           VALUES ($1, $2, $3, '\\x00', $4, $5, $6, $7)`,
-          [input.paymentId, tenantId, `key-${input.paymentId}`, input.customerId, input.amountMinor, input.currency, input.captureMethod],
-        ),
-      );
+      await insertPaymentRow(db, input);
       const taskQueue = `${cfg.TEMPORAL_TASK_QUEUE_PREFIX}payments-change-${randomUUID()}`;
       const worker = await Worker.create({
         connection: env.nativeConnection,
