@@ -5,6 +5,9 @@
 import { DomainError } from './errors';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The only time a cursor carries: Date#toISOString of a row's created_at (Date.parse takes '1' or 'March 7', PostgreSQL does not). */
+const ISO_MOMENT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const issuedMoment = (t: unknown) => typeof t === 'string' && ISO_MOMENT.test(t) && !Number.isNaN(Date.parse(t)) && new Date(t).toISOString() === t;
 
 export interface CursorPosition {
   t: string;
@@ -15,8 +18,8 @@ export function decodeCursor(cursor: string | undefined): CursorPosition | undef
   if (!cursor) return undefined;
   try {
     const after = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorPosition;
-    // The id goes into a ::uuid comparison: anything else would fail in PostgreSQL, not here.
-    if (typeof after.t !== 'string' || typeof after.id !== 'string' || !UUID.test(after.id) || Number.isNaN(Date.parse(after.t))) throw new Error('bad cursor');
+    // The time and id go into ::timestamptz and ::uuid casts: anything else would fail in PostgreSQL, not here.
+    if (!issuedMoment(after.t) || typeof after.id !== 'string' || !UUID.test(after.id)) throw new Error('bad cursor');
     return after;
   } catch {
     throw new DomainError('validation-error', 'The cursor is not one this API issued', { errors: [{ path: 'query.cursor', message: 'invalid cursor' }] });

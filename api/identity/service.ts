@@ -35,7 +35,8 @@ export interface IdentityDeps {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
-const INVITATION = /^ffi_([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/;
+// The id must be a UUID, not just 36 characters of hex and dashes: it reaches a ::uuid cast in the invitations policy.
+const INVITATION = /^ffi_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/;
 
 function isUniqueViolation(err: unknown): err is { constraint?: string } {
   return (err as { code?: string }).code === '23505';

@@ -76,6 +76,32 @@ describe('a cursor and an email that used to reach PostgreSQL raw', () => {
     expectProblem(await api.http().get(`/api/payments?cursor=${cursor}`).set(bearer(tenant.admin.accessToken)), 400, 'query.cursor');
   });
 
+  it.each([
+    ['a time PostgreSQL cannot read, though Date.parse can', { t: '1', id: randomUUID() }],
+    ['a time with words in it', { t: 'March 7, 2026', id: randomUUID() }],
+    ['a time beyond what PostgreSQL keeps', { t: '+275760-09-13T00:00:00.000Z', id: randomUUID() }],
+    ['an id of dashes and hex of the right length', { t: new Date().toISOString(), id: '------------------------------------' }],
+  ])('a cursor holding %s is a 400 naming query.cursor', async (_name, position) => {
+    const cursor = Buffer.from(JSON.stringify(position)).toString('base64url');
+    for (const url of ['/api/payments', '/api/credit/applications', '/api/ops/payments/needs-attention']) {
+      expectProblem(await api.http().get(`${url}?cursor=${cursor}`).set(bearer(tenant.admin.accessToken)), 400, 'query.cursor');
+    }
+  });
+
+  it('an invitation token of the right shape whose id is no UUID is a 401, never a 500', async () => {
+    const res = await api
+      .http()
+      .post('/api/auth/invitations/accept')
+      .send({ token: `ffi_${'-'.repeat(36)}.${'a'.repeat(43)}`, password: 'correct horse battery staple', displayName: 'Mallory' });
+    expect(res.status).toBe(401);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('a refresh token of the right shape whose session id is no UUID is a 401, never a 500', async () => {
+    const res = await api.http().post('/api/auth/refresh').send({ refreshToken: `ffr_${'-'.repeat(36)}.${'a'.repeat(43)}` });
+    expect(res.status).toBe(401);
+  });
+
   it('an email with compatibility ligatures is checked for length after it is normalised: a 400, never a 500', async () => {
     // U+FB00 "ﬀ" normalises (NFKC) to "ff": 229 characters as sent, 261 once normalised (over the 254 an address
     // may have), with a 64-character local part and a valid domain.
@@ -89,5 +115,19 @@ describe('a cursor and an email that used to reach PostgreSQL raw', () => {
       .post('/api/auth/register')
       .send({ organisation: { name: 'Ligature', slug }, admin: { email, password: 'correct horse battery staple', displayName: 'L' } });
     expectProblem(res, 400, 'body.admin.email');
+  });
+});
+
+describe('the codec endpoints', () => {
+  it.each(['decode', 'encode'])('/api/codec/%s refuses more payloads than the documented maxItems, and takes that many', async (op) => {
+    const doc = await api.http().get('/api/openapi.json').expect(200);
+    const maxItems = doc.body.paths[`/api/codec/${op}`].post.requestBody.content['application/json'].schema.properties.payloads.maxItems as number;
+    expect(maxItems).toBeGreaterThan(0);
+    const payloads = (n: number) => Array.from({ length: n }, () => ({ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('1').toString('base64') }));
+    const over = await api.http().post(`/api/codec/${op}`).set(bearer(tenant.admin.accessToken)).send({ payloads: payloads(maxItems + 1) });
+    expectProblem(over, 400, 'body.payloads');
+    const atMost = await api.http().post(`/api/codec/${op}`).set(bearer(tenant.admin.accessToken)).send({ payloads: payloads(maxItems) });
+    expect(atMost.status).toBe(200);
+    expect(atMost.body.payloads).toHaveLength(maxItems);
   });
 });
