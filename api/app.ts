@@ -1,8 +1,8 @@
 /**
  * The Koa application, built from its dependencies so tests can drive it with real clients and `server.ts` can
- * listen. Middleware order: problem details first (it catches everything), request id, security headers, CORS,
- * the per-IP rate limit (before any work, login included), JSON bodies, authentication, the per-tenant limit,
- * then the declared routes.
+ * listen. Middleware order: the request log first (it sees the final status), problem details (it catches
+ * everything), request id, security headers, CORS, the per-IP rate limit (before any work, login included), JSON
+ * bodies, authentication, the per-tenant limit, then the declared routes.
  */
 import cors from '@koa/cors';
 import Koa from 'koa';
@@ -32,6 +32,7 @@ import { jsonBody } from './middleware/json-body';
 import { problemDetails } from './middleware/problem';
 import { rateLimit, type Limit } from './middleware/rate-limit';
 import { requestId } from './middleware/request-id';
+import { requestLog } from './middleware/request-log';
 import { securityHeaders } from './middleware/security-headers';
 import { codecRoutes } from './routes/codec';
 import { docsRoutes } from './routes/docs';
@@ -100,6 +101,7 @@ export function createApp(deps: ApiDeps, routes: AnyRoute[] = apiRoutes(deps)): 
   app.silent = true; // errors are logged once, by the problem middleware
   const router = buildRouter(routes);
 
+  app.use(requestLog(deps.log));
   app.use(problemDetails(deps.log));
   app.use(requestId());
   app.use(securityHeaders());
