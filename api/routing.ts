@@ -11,7 +11,7 @@ import { can, type Permission } from '../core/identity/rbac';
 import { DomainError } from './errors';
 import type { Operator } from '../platform/auth/operators';
 import type { Principal } from './middleware/authenticate';
-import { parseInput } from './validation';
+import { parseInput, STORABLE_TEXT_PATTERN } from './validation';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export type Access = 'public' | 'operator' | { permission: Permission; operators?: true };
@@ -109,11 +109,41 @@ const ERRORS: Record<number, string> = {
 
 const jsonSchema = (s: Schema) => z.toJSONSchema(s, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' }) as Record<string, unknown>;
 
+/**
+ * A pattern that cannot match NUL or a lone surrogate: anchored, one branch, only literals and positive classes
+ * (no `.`, `[^`, `\S`...). Conservative: a pattern it cannot vouch for gets the storable pattern beside it.
+ */
+const excludesUnstorable = (pattern: string) => {
+  const unescaped = pattern.replace(/\\[^SWDP]/g, 'x');
+  const outsideClasses = unescaped.replace(/\[[^\]]*\]/g, 'x');
+  return /^\^.*\$$/.test(unescaped) && !/\\[SWDP]|\[\^/.test(unescaped) && !/[.|]/.test(outsideClasses);
+};
+
+/**
+ * What parseInput refuses in every string of a request (NUL, lone surrogates), said in the document too, so a
+ * client or fuzzer of the document never sends a string it calls valid and gets a 400.
+ */
+function storableStrings(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(storableStrings);
+  if (!node || typeof node !== 'object') return;
+  const n = node as Record<string, unknown>;
+  if (n.type === 'string' && n.format === undefined && n.enum === undefined && n.const === undefined) {
+    if (typeof n.pattern !== 'string') n.pattern = STORABLE_TEXT_PATTERN;
+    else if (!excludesUnstorable(n.pattern)) n.allOf = [...((n.allOf as unknown[]) ?? []), { pattern: STORABLE_TEXT_PATTERN }];
+  }
+  for (const [k, v] of Object.entries(n)) if (k !== 'allOf') storableStrings(v);
+}
+const requestSchema = (s: Schema) => {
+  const js = jsonSchema(s);
+  storableStrings(js);
+  return js;
+};
+
 function parameters(spec: AnyRoute) {
   const out: Record<string, unknown>[] = [];
   const add = (where: 'path' | 'query' | 'header', s: Schema | undefined) => {
     if (!s) return;
-    const js = jsonSchema(s) as { properties?: Record<string, unknown>; required?: string[] };
+    const js = requestSchema(s) as { properties?: Record<string, unknown>; required?: string[] };
     for (const [name, schema] of Object.entries(js.properties ?? {})) {
       out.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema });
     }
@@ -155,7 +185,7 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { title: stri
         ? {
             requestBody: {
               required: true,
-              content: { 'application/json': { schema: jsonSchema(spec.body), ...(spec.example?.body ? { example: spec.example.body } : {}) } },
+              content: { 'application/json': { schema: requestSchema(spec.body), ...(spec.example?.body ? { example: spec.example.body } : {}) } },
             },
           }
         : {}),

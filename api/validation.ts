@@ -4,10 +4,13 @@ import { DomainError, type FieldProblem } from './errors';
 /**
  * Where a string in the input (a value or an object key) holds a NUL character, or a lone UTF-16 surrogate (JSON's
  * "\\ud800"): PostgreSQL refuses the first in text and jsonb, so it would fail at the database, not at the door, and
- * stores the second as U+FFFD, not as sent. Checked for every field of every route here.
+ * stores the second as U+FFFD, not as sent. Checked for every field of every route here; the OpenAPI document says
+ * so with the same pattern on every request string (api/routing.ts).
  */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const unstorable = (s: string) => s.includes('\u0000') || LONE_SURROGATE.test(s);
+export const STORABLE_TEXT_PATTERN = '^[^\\u0000\\uD800-\\uDFFF]*$';
+// In unicode mode a surrogate pair is one code point (above U+FFFF), so only a lone surrogate falls in the range.
+const STORABLE_TEXT = new RegExp(STORABLE_TEXT_PATTERN, 'u');
+const unstorable = (s: string) => !STORABLE_TEXT.test(s);
 
 function nulPaths(value: unknown, path: string[], out: string[][]): void {
   if (typeof value === 'string') {

@@ -152,10 +152,11 @@ export function creditRoutes(credit: CreditService): AnyRoute[] {
       tag: TAG,
       access: { permission: 'credit:decide' },
       params: idParams,
-      body: z
-        .object({ decision: z.enum(['approve', 'decline']), approvedLimitMinor: int('minor units').min(1).max(MAX_AMOUNT_MINOR).optional() })
-        .strict()
-        .refine((b) => b.decision === 'approve' || b.approvedLimitMinor === undefined, { path: ['approvedLimitMinor'], message: 'only an approval carries a limit' }),
+      // Two shapes, not one shape and a rule, so the document says it too: only an approval carries a limit.
+      body: z.discriminatedUnion('decision', [
+        z.object({ decision: z.literal('approve'), approvedLimitMinor: int('minor units').min(1).max(MAX_AMOUNT_MINOR).optional() }).strict(),
+        z.object({ decision: z.literal('decline') }).strict(),
+      ]),
       example: { body: { decision: 'approve', approvedLimitMinor: 3_000_000 } },
       responses: { 200: { description: 'The decided application', schema: application }, 409: { description: 'Not in review', schema: null } },
       async handler(ctx, { params, body, principal }) {

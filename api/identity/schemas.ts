@@ -1,9 +1,13 @@
 /** Request and response schemas of the identity routes (strict: unknown fields are refused). */
 import { z } from 'zod';
-import { normaliseEmail } from '../../core/identity/email';
+import { EMAIL_SHAPE, normaliseEmail } from '../../core/identity/email';
 import { API_KEY_ROLES, ROLES } from '../../core/identity/rbac';
-import { timeZone } from '../schemas';
+import { text, timeZone } from '../schemas';
 
+/**
+ * Checked after NFKC folding and trimming (core/identity/email.ts). The document states the folded shape: an address
+ * it calls valid is one the API takes; the API also folds full-width and ligature spellings into it.
+ */
 export const email = z
   .string()
   .max(254)
@@ -14,17 +18,18 @@ export const email = z
       return z.NEVER;
     }
     return r.email;
-  });
+  })
+  .meta({ pattern: EMAIL_SHAPE.source });
 
 // Long enough to resist guessing, bounded so a huge "password" cannot make the KDF a denial of service.
 export const password = z.string().min(12, 'must be at least 12 characters').max(256);
-const displayName = z.string().trim().min(1).max(100);
+const displayName = text(100, { min: 1 });
 const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD');
 export const registerBody = z
   .object({
     organisation: z
       .object({
-        name: z.string().trim().min(1).max(200),
+        name: text(200, { min: 1 }),
         slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes, 2 to 63 characters'),
         defaultCurrency: currency.default('USD'),
         timeZone: timeZone.default('UTC'),
@@ -40,7 +45,7 @@ export const inviteBody = z.object({ email, role: z.enum(ROLES) }).strict();
 export const acceptInvitationBody = z.object({ token: z.string().min(1).max(512), password, displayName }).strict();
 export const createApiKeyBody = z
   .object({
-    name: z.string().trim().min(1).max(100),
+    name: text(100, { min: 1 }),
     role: z.enum(API_KEY_ROLES),
     /** Refused from this instant on; without it the key lasts until revoked. */
     expiresAt: z.iso
@@ -53,7 +58,8 @@ export const idParams = z.object({ id: z.string().uuid() }).strict();
 export const updateUserBody = z
   .object({ role: z.enum(ROLES).optional(), status: z.enum(['active', 'disabled']).optional() })
   .strict()
-  .refine((b) => b.role !== undefined || b.status !== undefined, 'name a role or a status to change');
+  .refine((b) => b.role !== undefined || b.status !== undefined, 'name a role or a status to change')
+  .meta({ minProperties: 1 });
 export const tenantStatusBody = z.object({ status: z.enum(['active', 'suspended', 'closed']) }).strict();
 export const tenantStatusResponse = z.object({ id: z.string().uuid(), status: z.enum(['active', 'suspended', 'closed']) });
 

@@ -5,6 +5,11 @@
  * that fails Luhn, or a longer numeric id, passes. Pure and workflow-safe.
  */
 const DIGIT_RUN = /\d(?:[ -]?\d)*/g;
+/**
+ * A run of 13 or more digits (single spaces or dashes between them): every card number is one, so a string without
+ * such a run holds none. The OpenAPI document states free text this way, a little stricter than the Luhn check.
+ */
+export const CARD_NUMBER_CANDIDATE = '\\d(?:[ -]?\\d){12,}';
 
 export function luhnValid(digits: string): boolean {
   let sum = 0;
