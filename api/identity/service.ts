@@ -10,7 +10,7 @@ import { generateApiKey } from '../../platform/auth/api-keys';
 import type { JwtKeySet } from '../../platform/auth/jwt';
 import type { AccountStatus, TenantStatus, UserStatus } from '../../platform/auth/account-status';
 import type { LoginThrottle } from '../../platform/auth/login-throttle';
-import { burnPasswordCheck, hashPassword, verifyPassword } from '../../platform/auth/passwords';
+import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from '../../platform/auth/passwords';
 import type { Session, SessionStore } from '../../platform/auth/sessions';
 import type { Config } from '../../platform/config';
 import { inTransaction, scopeToTenant, withTenant } from '../../platform/db/pool';
@@ -118,10 +118,20 @@ export class IdentityService {
       throw new DomainError('unauthenticated', 'Invalid email or password');
     }
     await this.deps.loginThrottle.succeeded(email);
+    if (needsRehash(user.password_hash)) await this.rehashPassword(user.tenant_id, user.id, user.password_hash, password);
     if (!(await this.deps.accounts.load(user.tenant_id, user.id)).tenantActive) {
       throw new DomainError('unauthenticated', 'The organisation is suspended or closed');
     }
     return this.startSession({ userId: user.id, tenantId: user.tenant_id, role: user.role });
+  }
+
+  /**
+   * Stores the password at today's scrypt parameters in place of a hash with older ones (the password is known only
+   * now). Unless the hash changed meanwhile; a failure leaves the old hash, which still verifies, for the next login.
+   */
+  private async rehashPassword(tenantId: string, userId: string, old: string, password: string): Promise<void> {
+    const fresh = await hashPassword(password);
+    await withTenant(this.deps.db, tenantId, (tx) => tx.query('UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3', [fresh, userId, old])).catch(() => undefined);
   }
 
   async refresh(refreshToken: string): Promise<Tokens> {
