@@ -11,7 +11,7 @@ import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import type { JwtKeySet } from '../platform/auth/jwt';
 import type { SessionStore } from '../platform/auth/sessions';
-import type { Config } from '../platform/config';
+import type { ApiConfig } from '../platform/config';
 import type { DependencyName, Probe } from '../platform/health/checks';
 import type { Logger } from '../platform/logger';
 import { AccountStatus } from '../platform/auth/account-status';
@@ -42,8 +42,9 @@ import { buildRouter, openApiDocument, type AnyRoute } from './routing';
 import { webhookRoutes } from './webhooks/routes';
 import { StripeWebhooks } from './webhooks/stripe-service';
 
-export interface ApiDeps {
-  config: Config;
+/** `C`: the API's own configuration (ComponentConfig<'api'>), or a test's, which holds every variable. */
+export interface ApiDeps<C extends ApiConfig = ApiConfig> {
+  config: C;
   log: Logger;
   temporal: Client;
   db: Pool;

@@ -4,7 +4,7 @@ import { logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { JwtKeySet } from '../platform/auth/jwt';
 import { SessionStore } from '../platform/auth/sessions';
-import type { Config } from '../platform/config';
+import type { ApiConfig } from '../platform/config';
 import { createPool } from '../platform/db/pool';
 import { createKafka } from '../platform/events/kafka';
 import { kafkaProbe, mongoProbe, postgresProbe, redisProbe, temporalProbe } from '../platform/health/checks';
@@ -13,7 +13,7 @@ import { createTemporalClient, temporalConnectionOptions } from '../platform/tem
 import { Connection } from '@temporalio/client';
 import type { ApiDeps } from './app';
 
-export function createApiDeps(config: Config, log: Logger): ApiDeps & { close(): Promise<void> } {
+export function createApiDeps<C extends ApiConfig>(config: C, log: Logger): ApiDeps<C> & { close(): Promise<void> } {
   const db = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX);
   // Commands issued while connecting wait for the connection; while Redis is down they fail after one retry.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2000 });

@@ -1,13 +1,14 @@
 /** API process: listens on API_HOST:API_PORT; drains and closes its clients on SIGINT/SIGTERM. */
-import { configWarnings, loadConfigOrExit } from '../platform/config';
+import { configWarnings, loadComponentConfigOrExit } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { createApp } from './app';
 import { createApiDeps } from './deps';
 
 async function main() {
-  const config = loadConfigOrExit();
+  const config = loadComponentConfigOrExit('api');
   const log = createLogger({ level: config.LOG_LEVEL, service: 'api' });
-  for (const warning of configWarnings(config)) log.warn(warning);
+  // The API does not hold the Stripe key (the workers do); the warning is for a local run, where both are set.
+  for (const warning of configWarnings(process.env)) log.warn(warning);
   const deps = createApiDeps(config, log);
   const server = createApp(deps).listen(config.API_PORT, config.API_HOST, () => {
     log.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api listening');

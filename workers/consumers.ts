@@ -1,6 +1,6 @@
 /** Event consumers process: Kafka consumer groups that react to FinFlow's events. */
 import { MongoClient } from 'mongodb';
-import { loadConfigOrExit } from '../platform/config';
+import { loadComponentConfigOrExit } from '../platform/config';
 import { createPool } from '../platform/db/pool';
 import { createKafka } from '../platform/events/kafka';
 import { startHealthServer } from '../platform/health/server';
@@ -8,7 +8,7 @@ import { createLogger } from '../platform/logger';
 import { CONSUMER_GROUPS, startConsumerGroups } from './consumers/groups';
 
 async function main() {
-  const cfg = loadConfigOrExit();
+  const cfg = loadComponentConfigOrExit('consumers');
   const log = createLogger({ level: cfg.LOG_LEVEL, service: 'consumers' });
   const db = createPool(cfg.DATABASE_URL, 4);
   const mongo = await new MongoClient(cfg.MONGO_URL).connect();

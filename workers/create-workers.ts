@@ -5,18 +5,18 @@ import { NativeConnection, Worker, type WorkerDeploymentOptions, type WorkerOpti
 import type { Pool } from 'pg';
 import { StripeMockSandboxProvider, StripeProvider, stripeClient, type PaymentProvider, type RiskPolicy } from '../activities/payments';
 import { CreditScorer, defaultModelPath } from '../activities/credit';
-import type { Config } from '../platform/config';
+import type { Config, WorkerConfig } from '../platform/config';
 import { createDataConverter, createTemporalClient, taskQueue, temporalConnectionOptions, type TaskQueueName } from '../platform/temporal/client';
 import { TASK_QUEUE_DEFINITIONS, type WorkerDeps } from './task-queues';
 
 /** The payment provider from config: Stripe test mode with a key, else the stripe-mock sandbox. */
-export function paymentProvider(cfg: Config, db: Pool): PaymentProvider {
+export function paymentProvider(cfg: WorkerConfig, db: Pool): PaymentProvider {
   return cfg.STRIPE_API_KEY
     ? new StripeProvider(stripeClient({ apiKey: cfg.STRIPE_API_KEY, mockUrl: cfg.STRIPE_MOCK_URL }))
     : new StripeMockSandboxProvider(stripeClient({ mockUrl: cfg.STRIPE_MOCK_URL }), db);
 }
 
-export function riskPolicy(cfg: Config): RiskPolicy {
+export function riskPolicy(cfg: WorkerConfig): RiskPolicy {
   return {
     maxAmountMinor: cfg.RISK_MAX_AMOUNT_MINOR,
     reviewAmountMinor: cfg.RISK_REVIEW_AMOUNT_MINOR,
@@ -30,14 +30,14 @@ export function riskPolicy(cfg: Config): RiskPolicy {
  * a model that fails to load throws CreditModelLoadError, and the worker must not start. The payments queue gets a
  * Temporal client (connecting on first use) for the saga reconciler; the caller closes it.
  */
-export async function workerDeps(cfg: Config, db: Pool, queues: readonly TaskQueueName[]): Promise<WorkerDeps> {
+export async function workerDeps(cfg: WorkerConfig, db: Pool, queues: readonly TaskQueueName[]): Promise<WorkerDeps> {
   const deps: WorkerDeps = { db, provider: paymentProvider(cfg, db), risk: riskPolicy(cfg) };
   if (queues.includes('credit')) deps.scorer = await CreditScorer.load(cfg.CREDIT_MODEL_PATH ?? defaultModelPath());
   if (queues.includes('payments')) deps.temporal = createTemporalClient(cfg);
   return deps;
 }
 
-export async function connectWorker(cfg: Config): Promise<NativeConnection> {
+export async function connectWorker(cfg: WorkerConfig): Promise<NativeConnection> {
   return NativeConnection.connect(temporalConnectionOptions(cfg));
 }
 
@@ -71,7 +71,7 @@ export function workerDeployment(cfg: Pick<Config, 'WORKER_BUILD_ID' | 'WORKER_V
 
 /** One Worker per task queue, sharing a connection. `overrides` lets tests pass a prebuilt workflow bundle. */
 export async function createWorkers(
-  cfg: Config,
+  cfg: WorkerConfig,
   connection: NativeConnection,
   deps: WorkerDeps,
   queues: readonly TaskQueueName[],

@@ -1,6 +1,6 @@
 /** Worker process: serves WORKER_TASK_QUEUES until SIGINT/SIGTERM, then drains and exits. */
 import { Runtime } from '@temporalio/worker';
-import { loadConfigOrExit } from '../platform/config';
+import { loadComponentConfigOrExit } from '../platform/config';
 import { createPool } from '../platform/db/pool';
 import { startHealthServer } from '../platform/health/server';
 import { createLogger } from '../platform/logger';
@@ -10,7 +10,7 @@ import { connectWorker, createWorkers, workerDeps } from './create-workers';
 import { ensurePaymentSagaReconcilerSchedule } from './payment-saga-reconciler';
 
 async function main() {
-  const cfg = loadConfigOrExit();
+  const cfg = loadComponentConfigOrExit('worker');
   const log = createLogger({ level: cfg.LOG_LEVEL, service: 'worker' });
   Runtime.install({ logger: temporalLogger(log) });
   const db = createPool(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);

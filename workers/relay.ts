@@ -1,12 +1,12 @@
 /** Outbox relay process: publishes committed outbox rows to Kafka (platform/events/outbox-relay.ts). */
-import { loadConfigOrExit } from '../platform/config';
+import { loadComponentConfigOrExit } from '../platform/config';
 import { createPool } from '../platform/db/pool';
 import { createKafka } from '../platform/events/kafka';
 import { OutboxRelay } from '../platform/events/outbox-relay';
 import { startHealthServer } from '../platform/health/server';
 import { createLogger } from '../platform/logger';
 
-const cfg = loadConfigOrExit();
+const cfg = loadComponentConfigOrExit('relay');
 const log = createLogger({ level: cfg.LOG_LEVEL, service: 'relay' });
 const relay = new OutboxRelay({
   pool: createPool(cfg.DATABASE_RELAY_URL, 3),

@@ -10,7 +10,7 @@ import { normalizedNationalId, type Applicant } from '../../core/credit/applican
 import type { CreditProfile } from '../../core/credit/features';
 import { can } from '../../core/identity/rbac';
 import type { Currency } from '../../core/money';
-import type { Config } from '../../platform/config';
+import type { ApiConfig } from '../../platform/config';
 import { withTenant } from '../../platform/db/pool';
 import { piiHash } from '../../platform/pii';
 import { taskQueue } from '../../platform/temporal/client';
@@ -85,7 +85,7 @@ export function applicationView(r: ApplicationRow) {
 export type ApplicationView = ReturnType<typeof applicationView>;
 
 export class CreditService {
-  constructor(private readonly deps: { db: Pool; temporal: Client; config: Config }) {}
+  constructor(private readonly deps: { db: Pool; temporal: Client; config: ApiConfig }) {}
 
   async submit(principal: Principal, idempotencyKey: string, body: SubmitApplicationBody): Promise<{ application: ApplicationView; settled: boolean }> {
     const { tenantId } = principal;

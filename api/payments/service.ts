@@ -13,7 +13,7 @@ import { CancelledFailure } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import { can } from '../../core/identity/rbac';
 import type { Currency } from '../../core/money';
-import type { Config } from '../../platform/config';
+import type { ApiConfig } from '../../platform/config';
 import { withTenant } from '../../platform/db/pool';
 import { appendToOutbox, ONCE } from '../../platform/events/outbox';
 import { failpoint } from '../../platform/failpoints';
@@ -103,7 +103,7 @@ const VISIBLE = (all: string, ref: string) =>
 const visibleTo = (p: Principal) => [can(p.role, 'payments:read-all'), principalRef(p)];
 
 export class PaymentsService {
-  constructor(private readonly deps: { db: Pool; temporal: Client; config: Config }) {}
+  constructor(private readonly deps: { db: Pool; temporal: Client; config: ApiConfig }) {}
 
   async create(principal: Principal, idempotencyKey: string, body: CreatePaymentBody): Promise<{ payment: PaymentView; settled: boolean }> {
     const tenantId = principal.tenantId;

@@ -9,7 +9,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotF
 import { ApplicationFailure } from '@temporalio/common';
 import type Redis from 'ioredis';
 import { z } from 'zod';
-import type { Config } from '../../platform/config';
+import type { ApiConfig } from '../../platform/config';
 import { PLATFORM_TENANT_ID } from '../../platform/temporal/codec';
 import { taskQueue } from '../../platform/temporal/client';
 import { limitBy, type Limit } from '../middleware/rate-limit';
@@ -37,7 +37,7 @@ const smokeStatus = z.object({
   failureType: z.string().optional(),
 });
 
-export function smokeRoutes(deps: { temporal: Client; config: Config; redis: Redis }): AnyRoute[] {
+export function smokeRoutes(deps: { temporal: Client; config: ApiConfig; redis: Redis }): AnyRoute[] {
   const starts: Limit = {
     redis: deps.redis,
     prefix: deps.config.REDIS_KEY_PREFIX,

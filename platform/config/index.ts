@@ -5,7 +5,10 @@
  */
 import { z } from 'zod';
 import { JwtKeySet } from '../auth/jwt';
+import { COMPONENT_SECRETS, SECRET_VARIABLES, type Component, type SecretVariable } from './components';
 import { LOCAL_DB, LOCAL_STACK_PORTS as P } from './local-stack';
+
+export { COMPONENT_SECRETS, COMPONENTS, SECRET_VARIABLES, type Component, type SecretVariable } from './components';
 
 /** Signs the webhooks of local development and tests (the Stripe double); never a real endpoint's secret. */
 export const LOCAL_STRIPE_WEBHOOK_SECRET = 'whsec_finflowLocalDevelopmentOnly';
@@ -24,8 +27,8 @@ const pgUrl = (role: { user: string; password: string }) =>
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .default(`postgres://${role.user}:${role.password}@127.0.0.1:${P.postgres}/${LOCAL_DB.database}`);
 
-/** `kid:base64key,kid2:base64key`: every key 32 bytes (AES-256). Old keys stay listed so old histories decode. */
-const payloadKeys = z.string().transform((spec, ctx) => {
+/** `kid:base64key,kid2:base64key`: every key 32 bytes (AES-256). Old keys stay listed so old data still decrypts. */
+const aesKeys = z.string().transform((spec, ctx) => {
   const keys = new Map<string, Buffer>();
   for (const entry of spec.split(',').map((e) => e.trim()).filter(Boolean)) {
     const i = entry.indexOf(':');
@@ -160,6 +163,15 @@ const fields = z.object({
       .transform((v) => Buffer.from(v, 'base64'))
       .refine((b) => b.length >= 32, 'must decode to at least 32 bytes'),
 
+    /**
+     * Keys of applicants' personal data at rest (name, date of birth, address: AES-256-GCM per column, the key id in
+     * each value, platform/pii.ts). Rotation: add a key and make it active; keep old ones until re-encrypted.
+     */
+    PII_ENCRYPTION_KEYS: aesKeys,
+    PII_ENCRYPTION_KEY_ID: z.string().min(1),
+    /** `pii:erase --retention`: applicants' personal data is erased this many days after their application was decided. */
+    PII_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
+
     /** Ed25519 signing keys for access tokens: `kid:<base64 PKCS#8 DER>`, comma-separated; keep retired keys until their tokens expire. */
     AUTH_JWT_KEYS: z.string().min(1),
     AUTH_JWT_ACTIVE_KID: z.string().min(1),
@@ -199,7 +211,7 @@ const fields = z.object({
     API_BODY_LIMIT_KB: z.coerce.number().int().min(1).max(10_240).default(100),
 
     /** Master keys by version; each tenant's payload key is derived from one (platform/temporal/codec.ts). */
-    PAYLOAD_ENCRYPTION_KEYS: payloadKeys,
+    PAYLOAD_ENCRYPTION_KEYS: aesKeys,
     PAYLOAD_ENCRYPTION_KEY_ID: z.string().min(1),
     /** Decode payloads encrypted under a bare master key, as before tenant keys (the migration window); never used to encode. */
     PAYLOAD_DECODE_NAMESPACE_KEYS: bool.default(true),
@@ -218,81 +230,210 @@ const fields = z.object({
     STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9_]{8,200}$/, 'must be a Stripe webhook signing secret (whsec_...)').default(LOCAL_STRIPE_WEBHOOK_SECRET),
 });
 
-const schema = fields.superRefine((c, ctx) => {
-    if (!c.PAYLOAD_ENCRYPTION_KEYS.has(c.PAYLOAD_ENCRYPTION_KEY_ID)) {
-      ctx.addIssue({ code: 'custom', path: ['PAYLOAD_ENCRYPTION_KEY_ID'], message: 'must name one of the keys in PAYLOAD_ENCRYPTION_KEYS' });
+type Fields = z.output<typeof fields>;
+
+/** Checks across variables, on those a process loads (`held`). */
+const crossChecks = (held: ReadonlySet<string>) => (c: Partial<Fields>, ctx: z.RefinementCtx) => {
+    const has = (k: keyof Fields): boolean => held.has(k) && c[k] !== undefined;
+    for (const [keys, id] of [['PAYLOAD_ENCRYPTION_KEYS', 'PAYLOAD_ENCRYPTION_KEY_ID'], ['PII_ENCRYPTION_KEYS', 'PII_ENCRYPTION_KEY_ID']] as const) {
+      if (has(keys) && has(id) && !c[keys]!.has(c[id]!)) {
+        ctx.addIssue({ code: 'custom', path: [id], message: `must name one of the keys in ${keys}` });
+      }
     }
-    try {
-      JwtKeySet.parse(c.AUTH_JWT_KEYS, c.AUTH_JWT_ACTIVE_KID);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_KEYS'], message: `not a usable Ed25519 key set with AUTH_JWT_ACTIVE_KID (${(err as Error).message})` });
+    if (has('AUTH_JWT_KEYS')) {
+      try {
+        JwtKeySet.parse(c.AUTH_JWT_KEYS!, c.AUTH_JWT_ACTIVE_KID ?? '');
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_KEYS'], message: `not a usable Ed25519 key set with AUTH_JWT_ACTIVE_KID (${(err as Error).message})` });
+      }
     }
     if (Boolean(c.TEMPORAL_TLS_CERT_PATH) !== Boolean(c.TEMPORAL_TLS_KEY_PATH)) {
       ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_KEY_PATH'], message: 'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together' });
     }
-    if (c.KAFKA_SASL_MECHANISM && !(c.KAFKA_SASL_USERNAME && c.KAFKA_SASL_PASSWORD)) {
+    if (c.KAFKA_SASL_MECHANISM && held.has('KAFKA_SASL_USERNAME') && !(c.KAFKA_SASL_USERNAME && c.KAFKA_SASL_PASSWORD)) {
       ctx.addIssue({ code: 'custom', path: ['KAFKA_SASL_USERNAME'], message: 'KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD' });
     }
     if (c.WORKER_VERSIONING && !c.WORKER_BUILD_ID) {
       ctx.addIssue({ code: 'custom', path: ['WORKER_BUILD_ID'], message: 'WORKER_VERSIONING needs the build named explicitly (the default is not unique per build)' });
     }
-    if (c.CREDIT_APPROVE_BELOW_PD > c.CREDIT_DECLINE_AT_OR_ABOVE_PD) {
+    if (c.CREDIT_APPROVE_BELOW_PD !== undefined && c.CREDIT_DECLINE_AT_OR_ABOVE_PD !== undefined && c.CREDIT_APPROVE_BELOW_PD > c.CREDIT_DECLINE_AT_OR_ABOVE_PD) {
       ctx.addIssue({ code: 'custom', path: ['CREDIT_APPROVE_BELOW_PD'], message: 'must not be above CREDIT_DECLINE_AT_OR_ABOVE_PD' });
     }
     if (c.STRIPE_API_KEY?.includes('_live_') && c.NODE_ENV !== 'production') {
       ctx.addIssue({ code: 'custom', path: ['STRIPE_API_KEY'], message: 'a live Stripe key is refused outside NODE_ENV=production' });
     }
-    if (c.STRIPE_API_KEY && c.NODE_ENV === 'production' && c.STRIPE_WEBHOOK_SECRET === LOCAL_STRIPE_WEBHOOK_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['STRIPE_WEBHOOK_SECRET'], message: "set the webhook endpoint's signing secret: the local default is refused in production" });
-    }
-  });
+};
+
+type FieldName = keyof typeof fields.shape;
+const ALL_FIELDS = Object.keys(fields.shape) as FieldName[];
+const schema = fields.superRefine(crossChecks(new Set(ALL_FIELDS)));
 
 export type Config = z.output<typeof schema>;
 
 export class ConfigError extends Error {
-  constructor(readonly problems: { variable: string; message: string }[]) {
+  constructor(readonly problems: ConfigProblem[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
     this.name = 'ConfigError';
   }
 }
 
-/** Parses the environment; throws ConfigError naming every bad variable (never its value: it may be a secret). */
+/**
+ * Parses the environment; throws ConfigError naming every bad variable (never its value: it may be a secret). Every
+ * variable, every secret: for tests and tools; processes load their component's slice (loadComponentConfig).
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  // An empty variable means "not set", as in most deployment tools.
-  return parseOrThrow(schema, env);
+  return parseOrThrow(schema, env, new Set(ALL_FIELDS));
 }
-
-type FieldName = keyof typeof fields.shape;
 
 /** Parses only the named variables: for tools (migrations, the stack) that need a slice of the configuration. */
 export function loadConfigSection<K extends FieldName>(keys: readonly K[], env: NodeJS.ProcessEnv = process.env): Pick<Config, K> {
+  const held = new Set<string>(keys);
   const mask = Object.fromEntries(keys.map((k) => [k, true]));
   // zod cannot type a pick over a generic key list; the keys are checked against the schema above.
-  return parseOrThrow(fields.pick(mask as never), env) as unknown as Pick<Config, K>;
+  return parseOrThrow(fields.pick(mask as never).superRefine(crossChecks(held) as never), env, held) as unknown as Pick<Config, K>;
 }
 
-function parseOrThrow<T extends z.ZodType>(s: T, env: NodeJS.ProcessEnv): z.output<T> {
+/** Non-secret variables that only mean something with a secret: a key set's active key id. */
+const COMPANIONS: Partial<Record<SecretVariable, FieldName[]>> = {
+  PAYLOAD_ENCRYPTION_KEYS: ['PAYLOAD_ENCRYPTION_KEY_ID'],
+  PII_ENCRYPTION_KEYS: ['PII_ENCRYPTION_KEY_ID'],
+  AUTH_JWT_KEYS: ['AUTH_JWT_ACTIVE_KID'],
+};
+const SECRET_SET = new Set<string>(SECRET_VARIABLES);
+const COMPANION_SET = new Set<string>(Object.values(COMPANIONS).flat());
+const PUBLIC_FIELDS = ALL_FIELDS.filter((k) => !SECRET_SET.has(k) && !COMPANION_SET.has(k));
+type PublicField = Exclude<FieldName, SecretVariable | 'PAYLOAD_ENCRYPTION_KEY_ID' | 'PII_ENCRYPTION_KEY_ID' | 'AUTH_JWT_ACTIVE_KID'>;
+type CompanionOf<S> = S extends 'PAYLOAD_ENCRYPTION_KEYS' ? 'PAYLOAD_ENCRYPTION_KEY_ID' : S extends 'PII_ENCRYPTION_KEYS' ? 'PII_ENCRYPTION_KEY_ID' : S extends 'AUTH_JWT_KEYS' ? 'AUTH_JWT_ACTIVE_KID' : never;
+type SecretsOf<C extends Component> = (typeof COMPONENT_SECRETS)[C][number];
+
+/** What one component's process sees: every non-secret setting, and only its own secrets. */
+export type ComponentConfig<C extends Component> = Pick<Config, PublicField | SecretsOf<C> | CompanionOf<SecretsOf<C>>>;
+export type ApiConfig = ComponentConfig<'api'>;
+export type WorkerConfig = ComponentConfig<'worker'>;
+
+/** The variables a component's process loads. */
+export function componentVariables(component: Component): FieldName[] {
+  const secrets: readonly SecretVariable[] = COMPONENT_SECRETS[component];
+  return [...PUBLIC_FIELDS, ...secrets, ...secrets.flatMap((s) => COMPANIONS[s] ?? [])];
+}
+
+/**
+ * A process's configuration: the non-secret settings and its component's secrets only. In production it also
+ * refuses a secret handed to it that it does not use (deploy/k8s gives each component only its own).
+ */
+export function loadComponentConfig<C extends Component>(component: C, env: NodeJS.ProcessEnv = process.env): ComponentConfig<C> {
+  const keys = componentVariables(component);
+  const held = new Set<string>(keys);
+  const unused = env.NODE_ENV === 'production' ? SECRET_VARIABLES.filter((s) => !held.has(s) && isSet(env[s])) : [];
+  const extra = unused.map((variable) => ({ variable, message: `is set, but the ${component} does not use it: remove it from this process's environment (each component holds only its own secrets)` }));
+  const mask = Object.fromEntries(keys.map((k) => [k, true]));
+  return parseOrThrow(fields.pick(mask as never).superRefine(crossChecks(held) as never), env, held, extra) as unknown as ComponentConfig<C>;
+}
+
+export function loadComponentConfigOrExit<C extends Component>(component: C, env: NodeJS.ProcessEnv = process.env): ComponentConfig<C> {
+  return orExit(() => loadComponentConfig(component, env));
+}
+
+const isSet = (v: string | undefined) => v !== undefined && v !== '';
+
+function parseOrThrow<T extends z.ZodType>(s: T, env: NodeJS.ProcessEnv, held: ReadonlySet<string>, extra: ConfigProblem[] = []): z.output<T> {
   // An empty variable means "not set", as in most deployment tools.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => isSet(v)));
   const parsed = s.safeParse(present);
+  const problems: ConfigProblem[] = [...extra];
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => ({
+    problems.push(
+      ...parsed.error.issues.map((i) => ({
         variable: String(i.path[0] ?? '(config)'),
         message: i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message,
       })),
     );
+  } else if (present.NODE_ENV === 'production') {
+    problems.push(...productionProblems(parsed.data as Partial<Fields>, env, held));
   }
-  return parsed.data;
+  if (problems.length) throw new ConfigError(problems);
+  return (parsed as { data: z.output<T> }).data;
+}
+
+export interface ConfigProblem {
+  variable: string;
+  message: string;
+}
+
+/** Passwords the local stack and common samples use: never a production credential. */
+const DEFAULT_PASSWORDS = new Set<string>([
+  ...Object.values(LOCAL_DB).flatMap((r) => (typeof r === 'object' ? [r.password] : [])),
+  'password',
+  'postgres',
+  'changeme',
+  'secret',
+  'admin',
+  'redis',
+  'kafka',
+  'mongo',
+  'example',
+]);
+
+/** The local stack's generated key ids (deploy/local/lib/secrets.ts): a copied `.stack/local.env`. */
+const LOCAL_KEY_ID = /^local-/;
+
+const urlPassword = (url: string): string | undefined => {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** A key of one repeated byte (all zeros, say) is a placeholder, not a key. */
+const placeholderKey = (key: Buffer) => key.every((b) => b === key[0]);
+
+/**
+ * What production refuses, on the secrets a process holds (names only, never a value): a secret left at its local
+ * default (a database, Redis or Mongo URL pointing at the local stack, the local webhook signing secret); a default
+ * password in a database, Redis, Mongo or Kafka credential; the local stack's generated keys or placeholder keys;
+ * and no Stripe key where one is used (payments would go to the local stripe-mock).
+ */
+export function productionProblems(c: Partial<Fields>, env: NodeJS.ProcessEnv, held: ReadonlySet<string>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const refuse = (variable: string, message: string) => problems.push({ variable, message });
+  const holds = (v: SecretVariable) => held.has(v);
+  for (const v of ['DATABASE_URL', 'DATABASE_MIGRATION_URL', 'DATABASE_RELAY_URL', 'REDIS_URL', 'MONGO_URL'] as const) {
+    if (!holds(v)) continue;
+    if (!isSet(env[v])) {
+      refuse(v, "must be set in production (the default is the local stack's)");
+      continue;
+    }
+    const password = urlPassword(env[v]!);
+    if (v.startsWith('DATABASE_') && !password) refuse(v, 'has no password');
+    else if (password && DEFAULT_PASSWORDS.has(password)) refuse(v, 'uses a default password');
+  }
+  if (holds('KAFKA_SASL_PASSWORD') && c.KAFKA_SASL_PASSWORD && DEFAULT_PASSWORDS.has(c.KAFKA_SASL_PASSWORD)) refuse('KAFKA_SASL_PASSWORD', 'is a default password');
+  if (holds('STRIPE_API_KEY') && !c.STRIPE_API_KEY) refuse('STRIPE_API_KEY', 'is required in production (unset, payments would go to the local stripe-mock)');
+  if (holds('STRIPE_WEBHOOK_SECRET') && c.STRIPE_WEBHOOK_SECRET === LOCAL_STRIPE_WEBHOOK_SECRET) {
+    refuse('STRIPE_WEBHOOK_SECRET', "set the webhook endpoint's signing secret: the local default is refused in production");
+  }
+  for (const v of ['PAYLOAD_ENCRYPTION_KEYS', 'PII_ENCRYPTION_KEYS'] as const) {
+    const keys = holds(v) ? c[v] : undefined;
+    if (keys && [...keys.keys()].some((id) => LOCAL_KEY_ID.test(id))) refuse(v, "holds a local stack key (key id local-...): generate this environment's own");
+    else if (keys && [...keys.values()].some(placeholderKey)) refuse(v, 'holds a placeholder key (one repeated byte)');
+  }
+  if (holds('AUTH_JWT_KEYS') && c.AUTH_JWT_KEYS && c.AUTH_JWT_KEYS.split(',').some((e) => LOCAL_KEY_ID.test(e.trim()))) {
+    refuse('AUTH_JWT_KEYS', "holds a local stack key (key id local-...): generate this environment's own");
+  }
+  for (const v of ['PII_HASH_KEY', 'AUTH_API_KEY_PEPPER'] as const) {
+    if (holds(v) && c[v] && placeholderKey(c[v])) refuse(v, 'is a placeholder key (one repeated byte)');
+  }
+  return problems;
 }
 
 /**
  * What a valid configuration may still get wrong, for the process to log at start-up (never a value: names only).
  * Production refuses these outright (see the schema); elsewhere they are allowed, but the user should hear of them.
  */
-export function configWarnings(c: Pick<Config, 'STRIPE_API_KEY' | 'STRIPE_WEBHOOK_SECRET'>): string[] {
+export function configWarnings(c: { STRIPE_API_KEY?: string; STRIPE_WEBHOOK_SECRET?: string }): string[] {
   const warnings: string[] = [];
-  if (c.STRIPE_API_KEY && c.STRIPE_WEBHOOK_SECRET === LOCAL_STRIPE_WEBHOOK_SECRET) {
+  if (c.STRIPE_API_KEY && (c.STRIPE_WEBHOOK_SECRET ?? LOCAL_STRIPE_WEBHOOK_SECRET) === LOCAL_STRIPE_WEBHOOK_SECRET) {
     warnings.push(
       "STRIPE_API_KEY is set but STRIPE_WEBHOOK_SECRET is not (it is the local default): every webhook Stripe sends will be refused (400, bad signature); set it to the endpoint's signing secret (`stripe listen` prints one)",
     );

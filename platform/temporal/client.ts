@@ -66,7 +66,7 @@ export function createDataConverter(cfg: CodecConfig): DataConverter {
  * A client whose connection opens on first use: the API starts (and `/ready` reports Temporal down) even while
  * Temporal is unreachable, instead of crash-looping.
  */
-export function createTemporalClient(cfg: Config): Client {
+export function createTemporalClient(cfg: TemporalConfig & CodecConfig): Client {
   const connection = Connection.lazy({ ...temporalConnectionOptions(cfg), connectTimeout: 5000 });
   return new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(cfg) });
 }

@@ -9,6 +9,7 @@ import type Koa from 'koa';
 import { createApp } from '../../api/app';
 import { createApiDeps } from '../../api/deps';
 import type { Role } from '../../core/identity/rbac';
+import type { Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { testConfig } from './env';
 import { eventually } from './eventually';
@@ -20,7 +21,7 @@ export interface TestApi {
   http: () => ReturnType<typeof request>;
   /** Where it listens, for callers outside the process's supertest (a Stripe double sending webhooks). */
   url: () => string;
-  deps: ReturnType<typeof createApiDeps>;
+  deps: ReturnType<typeof createApiDeps<Config>>;
   close(): Promise<void>;
 }
 

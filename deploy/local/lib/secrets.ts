@@ -23,6 +23,9 @@ export function generateLocalSecrets(): Record<string, string> {
     AUTH_JWT_ACTIVE_KID: keyId,
     AUTH_API_KEY_PEPPER: randomBytes(32).toString('base64'),
     PII_HASH_KEY: randomBytes(32).toString('base64'),
+    // Applicants' personal data at rest (platform/pii.ts); keep old keys listed while data under them remains.
+    PII_ENCRYPTION_KEYS: `${keyId}:${randomBytes(32).toString('base64')}`,
+    PII_ENCRYPTION_KEY_ID: keyId,
   };
 }
 
