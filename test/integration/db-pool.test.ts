@@ -1,4 +1,7 @@
 /** The connection pool after a failed transaction, and /ready under a burst of calls. */
+import { createApp } from '../../api/app';
+import { healthRoutes } from '../../api/routes/health';
+import request from 'supertest';
 import { createPool, inTransaction, type Pool } from '../../platform/db/pool';
 import { startApi, type TestApi } from '../support/api';
 import { testConfig } from '../support/env';
@@ -49,5 +52,28 @@ describe('/ready under a burst', () => {
     await new Promise((r) => setTimeout(r, 1100));
     await api.http().get('/ready').expect(200);
     expect(rounds).toBe(2);
+  });
+});
+
+describe('/ready from one address', () => {
+  let api: TestApi;
+  beforeAll(() => {
+    api = startApi({ TRUST_PROXY_HOPS: '1' }); // the address is the one the (trusted) proxy names
+  });
+  afterAll(() => api.close());
+
+  it('is limited per client address: past its burst a 429 problem with Retry-After, another address unaffected', async () => {
+    // A burst of 5 that refills one call in 1000 s: the limit is reached within this test, whatever the machine's pace.
+    const app = createApp(api.deps, healthRoutes(api.deps.probes, 2000, 1000, { burst: 5, perSecond: 0.001 }));
+    const server = request(app.callback());
+    const from = (address: string) => server.get('/ready').set('X-Forwarded-For', address);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await from('203.0.113.7')).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    const refused = await from('203.0.113.7');
+    expect(refused.status).toBe(429);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    await from('203.0.113.8').expect(200);
   });
 });
