@@ -1,8 +1,9 @@
 /**
  * The Koa application, built from its dependencies so tests can drive it with real clients and `server.ts` can
  * listen. Middleware order: the request log first (it sees the final status), problem details (it catches
- * everything), request id, security headers, CORS, the per-IP rate limit (before any work, login included), JSON
- * bodies, authentication, the per-tenant limit, then the declared routes.
+ * everything), request id, security headers, CORS, the front door (the per-IP rate limit, login included,
+ * authentication and the per-tenant limit, before any body is read: api/middleware/front-door.ts), JSON bodies,
+ * then the declared routes.
  */
 import cors from '@koa/cors';
 import Koa from 'koa';
@@ -23,14 +24,14 @@ import { AccountingService } from './accounting/service';
 import { DomainError } from './errors';
 import { identityRoutes } from './identity/routes';
 import { IdentityService } from './identity/service';
-import { authenticate } from './middleware/authenticate';
 import { creditRoutes } from './credit/routes';
 import { CreditService } from './credit/service';
 import { paymentRoutes } from './payments/routes';
 import { PaymentsService } from './payments/service';
 import { jsonBody } from './middleware/json-body';
 import { problemDetails } from './middleware/problem';
-import { rateLimit, type Limit } from './middleware/rate-limit';
+import { frontDoor } from './middleware/front-door';
+import type { Limit } from './middleware/rate-limit';
 import { requestId } from './middleware/request-id';
 import { requestLog } from './middleware/request-log';
 import { securityHeaders } from './middleware/security-headers';
@@ -110,14 +111,27 @@ export function createApp(deps: ApiDeps, routes: AnyRoute[] = apiRoutes(deps)): 
     const allowed = new Set(config.CORS_ORIGINS);
     app.use(cors({ origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''), allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-Namespace'], maxAge: 600 }));
   }
-  // Probes must report on every dependency, Redis included, so they never wait on the limiter.
-  const probes = new Set(['/health', '/ready']);
-  app.use(rateLimit({ redis: deps.redis, prefix: config.REDIS_KEY_PREFIX, limit: config.RATE_LIMIT_IP_PER_MINUTE, scope: 'ip', exempt: probes }));
-  for (const mw of jsonBody({ limit: `${config.API_BODY_LIMIT_KB}kb` })) app.use(mw);
+  // The per-IP limit, authentication and the per-tenant limit (api/middleware/front-door.ts), before any body is
+  // read. Probes must report on every dependency, Redis included, so they never wait on the IP limiter.
+  const limit = (scope: 'ip' | 'tenant', perMinute: number): Limit => ({
+    redis: deps.redis,
+    prefix: config.REDIS_KEY_PREFIX,
+    scope,
+    limit: perMinute,
+    windowSeconds: 60,
+    per: scope === 'ip' ? 'from this address' : 'from this tenant',
+  });
   const operators = new OperatorTokens(config.PLATFORM_OPERATORS);
-  const accounts = accountStatus(deps);
-  app.use(authenticate({ db: deps.db, jwt: deps.jwt, sessions: deps.sessions, apiKeyPepper: config.AUTH_API_KEY_PEPPER, operators, accounts }));
-  app.use(rateLimit({ redis: deps.redis, prefix: config.REDIS_KEY_PREFIX, limit: config.RATE_LIMIT_TENANT_PER_MINUTE, scope: 'tenant' }));
+  app.use(
+    frontDoor({
+      auth: { db: deps.db, jwt: deps.jwt, sessions: deps.sessions, apiKeyPepper: config.AUTH_API_KEY_PEPPER, operators, accounts: accountStatus(deps) },
+      redis: deps.redis,
+      ip: limit('ip', config.RATE_LIMIT_IP_PER_MINUTE),
+      tenant: limit('tenant', config.RATE_LIMIT_TENANT_PER_MINUTE),
+      exempt: new Set(['/health', '/ready']),
+    }),
+  );
+  for (const mw of jsonBody({ limit: `${config.API_BODY_LIMIT_KB}kb` })) app.use(mw);
   app.use(router.routes());
   app.use(
     router.allowedMethods({

@@ -13,7 +13,7 @@ import type { LoginThrottle } from '../../platform/auth/login-throttle';
 import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from '../../platform/auth/passwords';
 import type { Session, SessionStore } from '../../platform/auth/sessions';
 import type { Config } from '../../platform/config';
-import { inTransaction, scopeToTenant, withTenant } from '../../platform/db/pool';
+import { inTransaction, readAsTenant, scopeToTenant, withTenant } from '../../platform/db/pool';
 import { appendToOutbox, ONCE } from '../../platform/events/outbox';
 import { DomainError } from '../errors';
 import type { Principal } from '../middleware/authenticate';
@@ -154,22 +154,22 @@ export class IdentityService {
     await this.deps.sessions.revoke(principal.sessionId);
   }
 
+  /** One round trip (readAsTenant): it runs on every GET /api/me. */
   async me(principal: Principal) {
-    return withTenant(this.deps.db, principal.tenantId, async (tx) => {
-      const tenant = (
-        await tx.query<{ id: string; slug: string; name: string; default_currency: string }>('SELECT id, slug, name, default_currency FROM tenants')
-      ).rows[0]!;
-      const user =
-        principal.kind === 'user'
-          ? (await tx.query<{ id: string; email: string; display_name: string }>('SELECT id, email, display_name FROM users WHERE id = $1', [principal.userId])).rows[0]
-          : undefined;
-      return {
-        principal: principal.kind === 'user' ? { kind: 'user' as const, id: principal.userId } : { kind: 'api_key' as const, id: principal.apiKeyId },
-        role: principal.role,
-        user: user ? { id: user.id, email: user.email, displayName: user.display_name } : undefined,
-        tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name, defaultCurrency: tenant.default_currency },
-      };
-    });
+    const user = principal.kind === 'user' ? principal.userId : undefined;
+    const [row] = await readAsTenant<{ id: string; slug: string; name: string; default_currency: string; user_id: string | null; email: string | null; display_name: string | null }>(
+      this.deps.db,
+      principal.tenantId,
+      `SELECT t.id, t.slug, t.name, t.default_currency, u.id AS user_id, u.email, u.display_name FROM tenants t LEFT JOIN users u ON ${user ? 'u.id = $1' : 'false'}`,
+      user ? [user] : [],
+    );
+    const tenant = row!;
+    return {
+      principal: principal.kind === 'user' ? { kind: 'user' as const, id: principal.userId } : { kind: 'api_key' as const, id: principal.apiKeyId },
+      role: principal.role,
+      user: tenant.user_id ? { id: tenant.user_id, email: tenant.email!, displayName: tenant.display_name! } : undefined,
+      tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name, defaultCurrency: tenant.default_currency },
+    };
   }
 
   async listUsers(principal: Principal) {

@@ -1,9 +1,9 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { Pool } from 'pg';
 import type { Role } from '../../core/identity/rbac';
 import { looksLikeApiKey, parseApiKey, secretMatches } from '../../platform/auth/api-keys';
 import type { AccountStatus, Standing } from '../../platform/auth/account-status';
-import type { JwtKeySet } from '../../platform/auth/jwt';
+import type { AccessClaims, JwtKeySet } from '../../platform/auth/jwt';
 import { looksLikeOperatorToken, type OperatorTokens } from '../../platform/auth/operators';
 import type { SessionStore } from '../../platform/auth/sessions';
 import { inTransaction } from '../../platform/db/pool';
@@ -32,34 +32,55 @@ export interface AuthDeps {
  */
 export function authenticate(deps: AuthDeps): Middleware {
   return async function authenticateMiddleware(ctx, next) {
-    const header = ctx.get('authorization');
-    if (header) {
-      const m = /^Bearer ([A-Za-z0-9._~+/=-]{10,2048})$/.exec(header);
-      if (!m) throw new DomainError('unauthenticated', 'Authorization must be "Bearer <token>"');
-      const token = m[1]!;
-      if (looksLikeOperatorToken(token)) {
-        // A platform operator is no tenant's principal: only routes open to operators accept one.
-        ctx.state.operator = deps.operators.identify(token);
-        if (!ctx.state.operator) throw new DomainError('unauthenticated', 'The operator token is unknown');
-      } else {
-        ctx.state.principal = looksLikeApiKey(token) ? await fromApiKey(deps, token) : await fromAccessToken(deps, token);
-      }
-    }
+    await identify(deps, ctx);
     await next();
   };
 }
 
-async function fromAccessToken(deps: AuthDeps, token: string): Promise<Principal> {
-  let claims;
+/** The bearer token of `Authorization`, undefined without the header; a header in another shape is a 401. */
+export function bearerToken(ctx: Context): string | undefined {
+  const header = ctx.get('authorization');
+  if (!header) return undefined;
+  const m = /^Bearer ([A-Za-z0-9._~+/=-]{10,2048})$/.exec(header);
+  if (!m) throw new DomainError('unauthenticated', 'Authorization must be "Bearer <token>"');
+  return m[1]!;
+}
+
+/** Whether a (well-formed) bearer token is an access token: neither a platform operator's token nor an API key. */
+export const isAccessToken = (token: string) => !looksLikeOperatorToken(token) && !looksLikeApiKey(token);
+
+/** Sets ctx.state.principal or ctx.state.operator from the request's credential (what `authenticate` does). */
+export async function identify(deps: AuthDeps, ctx: Context): Promise<void> {
+  const token = bearerToken(ctx);
+  if (!token) return;
+  if (looksLikeOperatorToken(token)) {
+    // A platform operator is no tenant's principal: only routes open to operators accept one.
+    ctx.state.operator = deps.operators.identify(token);
+    if (!ctx.state.operator) throw new DomainError('unauthenticated', 'The operator token is unknown');
+  } else {
+    ctx.state.principal = looksLikeApiKey(token) ? await fromApiKey(deps, token) : await fromAccessToken(deps, token);
+  }
+}
+
+/** The claims of a valid access token, or a 401. */
+export async function verifiedClaims(deps: Pick<AuthDeps, 'jwt'>, token: string): Promise<AccessClaims> {
   try {
-    claims = await deps.jwt.verify(token);
+    return await deps.jwt.verify(token);
   } catch {
     throw new DomainError('unauthenticated', 'The access token is invalid or expired');
   }
-  const standing = await standingOf(deps, claims.tid, claims.sub, deps.sessions.keyOf(claims.sid));
+}
+
+/** The principal of a verified access token whose session is open and whose owners may act. */
+export function userPrincipal(claims: AccessClaims, standing: Standing & { sessionActive: boolean }): Principal {
   if (!standing.sessionActive) throw new DomainError('unauthenticated', 'The session has ended; log in again');
   const role = mayAct(standing);
   return { kind: 'user', userId: claims.sub, tenantId: claims.tid, role, sessionId: claims.sid };
+}
+
+async function fromAccessToken(deps: AuthDeps, token: string): Promise<Principal> {
+  const claims = await verifiedClaims(deps, token);
+  return userPrincipal(claims, await standingOf(deps, claims.tid, claims.sub, deps.sessions.keyOf(claims.sid)));
 }
 
 async function fromApiKey(deps: AuthDeps, token: string): Promise<Principal> {
@@ -82,7 +103,7 @@ async function fromApiKey(deps: AuthDeps, token: string): Promise<Principal> {
   return { kind: 'api_key', apiKeyId: row.id, tenantId: row.tenant_id, role: row.role };
 }
 
-async function standingOf(deps: AuthDeps, tenantId: string, userId: string, sessionKey?: string) {
+export async function standingOf(deps: AuthDeps, tenantId: string, userId: string, sessionKey?: string) {
   try {
     return await deps.accounts.check(tenantId, userId, sessionKey);
   } catch {
@@ -91,7 +112,7 @@ async function standingOf(deps: AuthDeps, tenantId: string, userId: string, sess
 }
 
 /** The person's current role, or a 401 when they or their organisation may no longer act. */
-function mayAct(standing: Standing): Role {
+export function mayAct(standing: Standing): Role {
   if (!standing.tenantActive) throw new DomainError('unauthenticated', 'The organisation is suspended or closed');
   if (!standing.user?.active) throw new DomainError('unauthenticated', 'The account is disabled');
   return standing.user.role;

@@ -1,7 +1,6 @@
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 import type Redis from 'ioredis';
 import { DomainError } from '../errors';
-import type { Principal } from './authenticate';
 
 // Fixed windows: INCR, with the expiry set by the first request of the window. Atomic in Redis.
 const HIT = `
@@ -28,14 +27,24 @@ export interface Limit {
  */
 export async function limitBy(ctx: Context, opts: Limit, subject: string): Promise<void> {
   const windowMs = opts.windowSeconds * 1000;
-  const key = `${opts.prefix}ratelimit:${opts.scope}:${subject}:${Math.floor(Date.now() / windowMs)}`;
   let count: number, ttl: number;
   try {
-    [count, ttl] = (await opts.redis.eval(HIT, 1, key, windowMs)) as [number, number];
+    [count, ttl] = (await opts.redis.eval(HIT, 1, limitKey(opts, subject), windowMs)) as [number, number];
   } catch {
     // Without its limiter (and its sessions, also in Redis) the API refuses work rather than run unguarded.
     throw new DomainError('dependency-unavailable', 'The API is temporarily unavailable; retry shortly');
   }
+  applyCount(ctx, opts, count, ttl);
+}
+
+/** The Redis key of `subject`'s current window under `opts`. */
+export function limitKey(opts: Limit, subject: string): string {
+  const windowMs = opts.windowSeconds * 1000;
+  return `${opts.prefix}ratelimit:${opts.scope}:${subject}:${Math.floor(Date.now() / windowMs)}`;
+}
+
+/** Answers a counted request: the RateLimit headers, and 429 + Retry-After past the limit. */
+export function applyCount(ctx: Context, opts: Limit, count: number, ttl: number): void {
   const remaining = Math.max(0, opts.limit - count);
   const reset = Math.max(1, Math.ceil(ttl / 1000));
   const header = (name: string, value: string) => (opts.addHeaders && ctx.response.get(name) ? ctx.set(name, `${ctx.response.get(name)}, ${value}`) : ctx.set(name, value));
@@ -46,20 +55,4 @@ export async function limitBy(ctx: Context, opts: Limit, subject: string): Promi
     const per = opts.windowSeconds === 60 ? 'minute' : opts.windowSeconds === 3600 ? 'hour' : `${opts.windowSeconds} seconds`;
     throw new DomainError('rate-limited', `More than ${opts.limit} requests per ${per} ${opts.per}`, { retryAfterSeconds: reset });
   }
-}
-
-/**
- * Limits requests per client IP (before authentication: protects login too) or per tenant (after it), in
- * one-minute windows. The client IP is Koa's `ctx.ip`: behind TRUST_PROXY_HOPS proxies, the address the outermost
- * trusted proxy saw (api/app.ts), never a hop the client wrote itself.
- */
-export function rateLimit(opts: { redis: Redis; prefix: string; limit: number; scope: 'ip' | 'tenant'; exempt?: ReadonlySet<string> }): Middleware {
-  const limit: Limit = { ...opts, windowSeconds: 60, per: opts.scope === 'ip' ? 'from this address' : 'from this tenant' };
-  return async function rateLimitMiddleware(ctx, next) {
-    if (opts.exempt?.has(ctx.path)) return next();
-    const subject = opts.scope === 'ip' ? ctx.ip : (ctx.state.principal as Principal | undefined)?.tenantId;
-    if (!subject) return next();
-    await limitBy(ctx, limit, subject);
-    await next();
-  };
 }

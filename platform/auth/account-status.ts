@@ -9,7 +9,7 @@
  */
 import type Redis from 'ioredis';
 import type { Role } from '../../core/identity/rbac';
-import { withTenant, type Pool } from '../db/pool';
+import { readAsTenant, type Pool } from '../db/pool';
 
 export type TenantStatus = 'active' | 'suspended' | 'closed';
 export type UserStatus = 'active' | 'disabled';
@@ -30,8 +30,9 @@ export class AccountStatus {
     private readonly ttlSeconds: number,
   ) {}
 
-  private tenantKey = (tenantId: string) => `${this.prefix}status:tenant:${tenantId}`;
-  private userKey = (userId: string) => `${this.prefix}status:user:${userId}`;
+  /** The cache's keys, for a check that rides in another round trip (api/middleware/front-door.ts). */
+  tenantKey = (tenantId: string) => `${this.prefix}status:tenant:${tenantId}`;
+  userKey = (userId: string) => `${this.prefix}status:user:${userId}`;
 
   /**
    * The standing of a tenant and one of its people, from the cache or the database; with a session's Redis key
@@ -46,10 +47,17 @@ export class AccountStatus {
     const sessionActive = sessionKey ? results[0]![1] === 1 : true;
     const [tenant, user] = results[results.length - 1]![1] as [string | null, string | null];
     if (!sessionActive) return { sessionActive, tenantActive: false };
-    if (tenant !== null && user !== null) return { sessionActive, ...parse(tenant, user) };
-    // A cached fact is kept with the one loaded: the answer is what the cache says from now on (no flip-flop).
+    return { sessionActive, ...(await this.complete(tenantId, userId, tenant, user)) };
+  }
+
+  /**
+   * The standing from the cached values read elsewhere (null: not cached), loading what is missing from the
+   * database. A cached fact is kept with the one loaded: the answer is what the cache says from now on (no flip-flop).
+   */
+  async complete(tenantId: string, userId: string, tenant: string | null, user: string | null): Promise<Standing> {
+    if (tenant !== null && user !== null) return parse(tenant, user);
     const loaded = await this.read(tenantId, userId);
-    return { sessionActive, ...parse(tenant ?? loaded.tenant, user ?? loaded.user) };
+    return parse(tenant ?? loaded.tenant, user ?? loaded.user);
   }
 
   /** The standing read from the database: for refresh and login, which must not act on a cached one. */
@@ -60,13 +68,12 @@ export class AccountStatus {
 
   /** Both facts from the database, filling the cache where it is empty. */
   private async read(tenantId: string, userId: string): Promise<{ tenant: string; user: string }> {
-    const row = await withTenant(this.db, tenantId, async (tx) => {
-      const { rows } = await tx.query<{ tenant_status: TenantStatus; user_status: UserStatus | null; role: Role | null }>(
-        'SELECT t.status AS tenant_status, u.status AS user_status, u.role FROM tenants t LEFT JOIN users u ON u.id = $1 WHERE t.id = $2',
-        [userId, tenantId],
-      );
-      return rows[0];
-    });
+    const [row] = await readAsTenant<{ tenant_status: TenantStatus; user_status: UserStatus | null; role: Role | null }>(
+      this.db,
+      tenantId,
+      'SELECT t.status AS tenant_status, u.status AS user_status, u.role FROM tenants t LEFT JOIN users u ON u.id = $1 WHERE t.id = $2',
+      [userId, tenantId],
+    );
     const tenant = row?.tenant_status ?? MISSING;
     const user = row?.user_status ? `${row.user_status}:${row.role}` : MISSING;
     await this.redis

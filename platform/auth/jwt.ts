@@ -19,8 +19,13 @@ export interface AccessClaims {
   sid: string; // session id (Redis): revocation takes effect at once
 }
 
+/** How many verified tokens `verify` remembers (a few MB at most); the oldest is forgotten first. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
 export class JwtKeySet {
   private readonly publicKeys = new Map<string, KeyObject>();
+  /** Tokens whose signature and claims were verified, by their exact text, with their expiry (epoch seconds). */
+  private readonly verified = new Map<string, { claims: AccessClaims; exp: number }>();
 
   constructor(
     private readonly privateKeys: ReadonlyMap<string, KeyObject>,
@@ -54,8 +59,19 @@ export class JwtKeySet {
       .sign(this.privateKeys.get(this.activeKid)!);
   }
 
-  /** Throws on anything but a well-formed, unexpired token signed by one of our keys. */
+  /**
+   * Throws on anything but a well-formed, unexpired token signed by one of our keys. A token verified once is
+   * remembered by its exact text until it expires: the same bytes verify the same way under the same keys, so only
+   * the expiry is checked again (as jose checks it: expired once now >= exp). The signature check is the costliest
+   * step of an authenticated request, and a client sends the same token until it refreshes it. Only tokens that
+   * passed verification are remembered, and at most VERIFIED_CACHE_SIZE of them.
+   */
   async verify(token: string): Promise<AccessClaims> {
+    const known = this.verified.get(token);
+    if (known) {
+      if (Math.floor(Date.now() / 1000) < known.exp) return known.claims;
+      this.verified.delete(token);
+    }
     const { payload } = await jwtVerify(
       token,
       async (header) => {
@@ -65,7 +81,10 @@ export class JwtKeySet {
       },
       { algorithms: [ALG], issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt', requiredClaims: ['sub', 'exp', 'iat', 'jti'] },
     );
-    return claimsOf(payload);
+    const claims = claimsOf(payload);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { claims, exp: payload.exp! });
+    return claims;
   }
 
   /** The public half of every key, for GET /.well-known/jwks.json. */

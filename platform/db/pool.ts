@@ -3,7 +3,7 @@
  * every query on business data runs inside `withTenant`, which sets the tenant for that transaction only, so a
  * pooled connection never carries one request's tenant into another.
  */
-import { Pool, type PoolClient } from 'pg';
+import { Pool, type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
 
 export type { Pool, PoolClient };
 
@@ -66,4 +66,24 @@ export function withTenant<T>(pool: Pool, tenantId: string, fn: (client: PoolCli
     },
     mode,
   );
+}
+
+/**
+ * One read scoped to one tenant in ONE round trip, for the per-request hot path (GET /api/me, the account standing
+ * behind every authenticated request): the tenant scope and the statement travel as one simple-protocol message,
+ * which PostgreSQL runs as one implicit transaction, so set_config(..., true) holds for the statement and ends
+ * with it, exactly as in `withTenant` (row-level security applies the same way). The simple protocol has no bind
+ * parameters, so the statement takes UUIDs only: `$1`, `$2`... name `uuids`, each checked against the UUID pattern
+ * and written in as a literal; anything else is refused before a byte is sent.
+ */
+export async function readAsTenant<R extends QueryResultRow>(pool: Pool, tenantId: string, text: string, uuids: readonly string[] = []): Promise<R[]> {
+  for (const id of [tenantId, ...uuids]) if (!UUID.test(id)) throw new TypeError('readAsTenant: tenantId and values must be UUIDs');
+  const statement = text.replace(/\$(\d+)/g, (_, i: string) => {
+    const id = uuids[Number(i) - 1];
+    if (id === undefined) throw new TypeError(`readAsTenant: no value for $${i}`);
+    return `'${id}'::uuid`;
+  });
+  if (statement.includes(';')) throw new TypeError('readAsTenant: one statement only');
+  const results = (await pool.query(`SELECT set_config('finflow.tenant_id', '${tenantId}', true); ${statement}`)) as unknown as QueryResult<R>[];
+  return results[1]!.rows;
 }
