@@ -1,10 +1,13 @@
-/** `npm run migrate`: applies pending migrations to DATABASE_MIGRATION_URL (the schema owner). */
+/**
+ * `npm run migrate`: applies pending migrations to DATABASE_MIGRATION_URL (the schema owner). With
+ * NODE_ENV=production the local provider sandbox schema is dropped (platform/db/migrate.ts).
+ */
 import { loadConfigSection, orExit } from '../platform/config';
 import { migrateUp } from '../platform/db/migrate';
 
 async function main() {
-  const cfg = orExit(() => loadConfigSection(['DATABASE_MIGRATION_URL']));
-  const applied = await migrateUp(cfg.DATABASE_MIGRATION_URL);
+  const cfg = orExit(() => loadConfigSection(['DATABASE_MIGRATION_URL', 'NODE_ENV']));
+  const applied = await migrateUp(cfg.DATABASE_MIGRATION_URL, undefined, { environment: cfg.NODE_ENV });
   console.log(applied.length ? `[migrate] applied ${applied.join(', ')}` : '[migrate] schema is up to date');
 }
 
