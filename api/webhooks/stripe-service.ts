@@ -5,6 +5,8 @@
  *   payment_intent.*        signalled to the running saga (providerEvent), which asks Stripe where the intent stands;
  *                           a saga that has ended has nothing to wait for (recorded `saga_ended`)
  *   charge.dispute.created  booked after the saga ended: the payment `disputed`, the ledger, `payment.disputed`
+ *   charge.dispute.closed   won / warning_closed: the booking reversed, the payment `succeeded` again; lost: kept;
+ *                           `payment.dispute_closed` either way
  *   charge.refunded         FinFlow's own refund, or one made elsewhere (recorded `needs_review` for ops)
  * An event for no known intent is recorded `unmatched`. The payload is never logged or stored.
  */
@@ -12,7 +14,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import Stripe from 'stripe';
 import { z } from 'zod';
 import type { Pool } from 'pg';
-import { bookDispute, eventSeen, PaymentNotSettled, paymentOfIntent, recordEvent, recordRefund, scoped, type ProviderEventOutcome } from '../../modules/payments';
+import { bookDispute, closeDispute, DISPUTE_OUTCOMES, eventSeen, PaymentNotSettled, paymentOfIntent, recordEvent, recordRefund, scoped, type ProviderEventOutcome } from '../../modules/payments';
 import type { Logger } from '../../platform/logger';
 import { INTENT_EVENTS, paymentWorkflowId, providerEvent } from '../../workflows/payments/payment.contract';
 import { DomainError } from '../errors';
@@ -32,6 +34,7 @@ const disputeObject = z.object({
   reason: z.string().regex(/^[a-z_]{1,50}$/),
   // Unix seconds, within what a Date holds (year 9999): past it the dispute's date would be no date at all.
   created: z.number().int().min(0).max(253_402_300_799),
+  status: z.string().regex(/^[a-z_]{1,50}$/),
 });
 
 export type WebhookAnswer = { received: true; outcome: ProviderEventOutcome | 'duplicate' | 'ignored' };
@@ -48,6 +51,7 @@ export class StripeWebhooks {
       return this.refund(event, charge.payment_intent, charge.amount_refunded);
     }
     if (event.type === 'charge.dispute.created') return this.dispute(event, parse(disputeObject, object));
+    if (event.type === 'charge.dispute.closed') return this.dispute(event, parse(disputeObject, object), 'closed');
     return { received: true, outcome: 'ignored' }; // an event this endpoint does not act on: acknowledged, not kept
   }
 
@@ -89,7 +93,7 @@ export class StripeWebhooks {
     return { received: true, outcome };
   }
 
-  private async dispute(event: z.output<typeof envelope>, d: z.output<typeof disputeObject>): Promise<WebhookAnswer> {
+  private async dispute(event: z.output<typeof envelope>, d: z.output<typeof disputeObject>, closed?: 'closed'): Promise<WebhookAnswer> {
     const payment = d.payment_intent ? await paymentOfIntent(this.deps.db, d.payment_intent) : undefined;
     if (!payment) return this.unmatched(event, d.payment_intent);
     const notice = {
@@ -102,11 +106,19 @@ export class StripeWebhooks {
       reason: d.reason,
       openedAt: new Date(d.created * 1000),
     };
-    const outcome = await bookDispute(this.deps.db, notice).catch((err: unknown) => {
+    const book = () => {
+      if (!closed) return bookDispute(this.deps.db, notice);
+      const outcome = DISPUTE_OUTCOMES.find((o) => o === d.status);
+      if (outcome) return closeDispute(this.deps.db, { ...notice, outcome });
+      // A closing status Stripe adds later: nothing is decided about the money without someone looking.
+      const record = { ...notice.event, tenantId: payment.tenantId, paymentId: payment.paymentId, outcome: 'needs_review' as const, detail: `a dispute closed ${d.status}` };
+      return scoped(this.deps.db, payment.tenantId, async (tx) => ((await recordEvent(tx, record)) ? ('needs_review' as const) : ('duplicate' as const)));
+    };
+    const outcome = await book().catch((err: unknown) => {
       if (err instanceof PaymentNotSettled) throw new DomainError('conflict', 'The payment is still being processed; send the event again later');
       throw err;
     });
-    if (outcome === 'needs_review') this.deps.log.warn({ paymentId: payment.paymentId, eventId: event.id, outcome }, 'a dispute could not be booked: recorded for review');
+    if (outcome === 'needs_review') this.deps.log.warn({ paymentId: payment.paymentId, eventId: event.id, outcome }, 'a dispute needs review (not booked, or booked only in part): recorded for ops');
     return { received: true, outcome };
   }
 

@@ -3,5 +3,5 @@
  * which payment an intent belongs to, each event once, and the disputes booked after a saga ended. The sagas' own
  * writes stay in activities/payments for now (STYLE: contexts move here when they are next touched).
  */
-export { bookDispute, PaymentNotSettled, type DisputeNotice } from './disputes';
+export { bookDispute, closeDispute, DISPUTE_OUTCOMES, PaymentNotSettled, type DisputeNotice, type DisputeOutcome } from './disputes';
 export { eventSeen, paymentOfIntent, recordEvent, recordRefund, scoped, type PaymentOfIntent, type ProviderEventOutcome, type ProviderEventRecord } from './provider-events';

@@ -25,6 +25,7 @@ export const EVENT_TOPICS = {
   'payment.failed': 'payment.events',
   'payment.needs_attention': 'payment.events',
   'payment.disputed': 'payment.events',
+  'payment.dispute_closed': 'payment.events',
   'invoice.created': 'payment.events',
   'invoice.paid': 'payment.events',
   'transaction.processed': 'transaction.events',

@@ -125,15 +125,18 @@ describe('POST /api/webhooks/stripe under attack', () => {
     expect(await disputes()).toBe(before + 1000);
   });
 
-  it('books a dispute in another currency or beyond the capture for review, not into the books', async () => {
+  it('records a dispute in another currency for review, booking nothing; one beyond the capture books the capture, the rest flagged for review', async () => {
     const { paymentId, dispute } = await disputedPayment();
     const before = await disputes();
     const usd = { ...dispute, id: `evt_${randomUUID().replace(/-/g, '')}`, data: { object: { ...dispute.data.object, id: `dp_${randomUUID().replace(/-/g, '')}`, currency: 'usd' } } };
     expect((await post(JSON.stringify(usd)).expect(200)).body).toEqual({ received: true, outcome: 'needs_review' });
-    const more = { ...dispute, id: `evt_${randomUUID().replace(/-/g, '')}`, data: { object: { ...dispute.data.object, id: `dp_${randomUUID().replace(/-/g, '')}`, amount: 2001 } } };
-    expect((await post(JSON.stringify(more)).expect(200)).body).toEqual({ received: true, outcome: 'needs_review' });
     expect(await payment(paymentId)).toEqual({ status: 'succeeded', amount_disputed_minor: '0' });
     expect(await disputes()).toBe(before);
+    const more = { ...dispute, id: `evt_${randomUUID().replace(/-/g, '')}`, data: { object: { ...dispute.data.object, id: `dp_${randomUUID().replace(/-/g, '')}`, amount: 2001 } } };
+    expect((await post(JSON.stringify(more)).expect(200)).body).toEqual({ received: true, outcome: 'needs_review' });
+    expect(await recorded(more.id)).toEqual([{ outcome: 'needs_review', detail: 'the provider disputes 2001 minor units, 2000 were left (captured 2000, refunded 0, disputed before 0): 2000 booked' }]);
+    expect(await payment(paymentId)).toEqual({ status: 'disputed', amount_disputed_minor: '2000' });
+    expect(await disputes()).toBe(before + 2000);
   });
 
   it('does not swallow an intent event whose signal to the saga failed: it is not recorded, and Stripe’s retry is acted on', async () => {

@@ -63,6 +63,9 @@ const recorded = (eventId: string) =>
   withTenant(db, tenant.tenantId, async (tx) => (await tx.query('SELECT outcome, detail, payment_id FROM payment_provider_events WHERE event_id = $1', [eventId])).rows);
 const row = (paymentId: string) =>
   withTenant(db, tenant.tenantId, async (tx) => (await tx.query('SELECT status, amount_disputed_minor FROM payments WHERE id = $1', [paymentId])).rows[0]);
+/** The dispute's outcome on the payment row (a column only since disputes close). */
+const disputeStatus = (paymentId: string) =>
+  withTenant(db, tenant.tenantId, async (tx) => (await tx.query('SELECT dispute_status FROM payments WHERE id = $1', [paymentId])).rows[0].dispute_status);
 const balance = (key: string) => withTenant(db, tenant.tenantId, (tx) => accountBalance(tx, key, 'EUR'));
 const outbox = (paymentId: string, type: string) =>
   withTenant(db, tenant.tenantId, async (tx) => Number((await tx.query('SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND event_type = $2', [paymentId, type])).rows[0].count));
@@ -72,6 +75,12 @@ async function delivery(type: string, intentId: string) {
   return double.webhooks.deliveries.filter((d) => d.type === type && d.intentId === intentId).at(-1)!;
 }
 const eventOf = (eventId: string) => double.webhooks.events.get(eventId)!;
+/** The same event as Stripe would send it again under a new event id (another event about the same dispute). */
+const anotherEvent = (eventId: string) => ({ ...eventOf(eventId), id: `evt_${randomUUID().replace(/-/g, '')}` });
+const entries = (paymentId: string) =>
+  withTenant(db, tenant.tenantId, async (tx) => (await tx.query('SELECT kind FROM journal_entries WHERE source_id = $1 ORDER BY posted_at, kind DESC', [paymentId])).rows.map((r) => r.kind));
+const outboxData = (paymentId: string, type: string) =>
+  withTenant(db, tenant.tenantId, async (tx) => (await tx.query('SELECT event FROM outbox WHERE aggregate_id = $1 AND event_type = $2', [paymentId, type])).rows.map((r) => r.event.data));
 
 describe('POST /api/webhooks/stripe', () => {
   describe('with a signature that does not hold', () => {
@@ -152,6 +161,100 @@ describe('POST /api/webhooks/stripe', () => {
     const elsewhere = await delivery('charge.refunded', intentId);
     expect(elsewhere).toMatchObject({ status: 200, body: { outcome: 'needs_review' } });
     expect((await recorded(elsewhere.eventId))[0].detail).toMatch(/800 minor units refunded, FinFlow refunded 500/);
+  });
+
+  describe('when the provider disputes more than is still with FinFlow', () => {
+    it('books only what was captured and not refunded, flags the rest for review, and a won dispute returns what was booked', async () => {
+      const { paymentId, intentId } = await payment('succeeded', 10000);
+      // 4000 refunded by FinFlow before the dispute (reserved on the payment, paid out by the provider).
+      await withTenant(db, tenant.tenantId, (tx) => tx.query('UPDATE payments SET amount_refunded_minor = 4000 WHERE id = $1', [paymentId]));
+      await quietly(() => double.book.refund({ payment_intent: intentId, amount: 4000, metadata: {} }));
+      const [disputes, clearing] = [await balance('disputes'), await balance('provider_clearing')];
+      const dispute = double.book.dispute(intentId, 10000);
+      const answer = await delivery('charge.dispute.created', intentId);
+      expect(answer).toMatchObject({ status: 200, body: { received: true, outcome: 'needs_review' } });
+      expect(await row(paymentId)).toMatchObject({ status: 'disputed', amount_disputed_minor: '6000' });
+      expect(await balance('disputes')).toBe(disputes + 6000);
+      expect(await balance('provider_clearing')).toBe(clearing - 6000);
+      expect((await recorded(answer.eventId))[0]).toMatchObject({
+        outcome: 'needs_review',
+        detail: 'the provider disputes 10000 minor units, 6000 were left (captured 10000, refunded 4000, disputed before 0): 6000 booked',
+      });
+      expect(await outboxData(paymentId, 'payment.disputed')).toEqual([expect.objectContaining({ amountMinor: 6000, disputedMinor: 10000 })]);
+
+      double.book.closeDispute(dispute.id as string, 'won');
+      expect(await delivery('charge.dispute.closed', intentId)).toMatchObject({ status: 200, body: { outcome: 'dispute_closed' } });
+      expect(await row(paymentId)).toMatchObject({ status: 'succeeded', amount_disputed_minor: '0' });
+      expect(await balance('disputes')).toBe(disputes);
+      expect(await balance('provider_clearing')).toBe(clearing);
+    });
+  });
+
+  describe('when a dispute closes (charge.dispute.closed)', () => {
+    /** A succeeded payment of 2000 with a dispute of `amount` booked through the webhook. */
+    async function disputed(amount: number) {
+      const p = await payment('succeeded');
+      const dispute = double.book.dispute(p.intentId, amount);
+      expect(await delivery('charge.dispute.created', p.intentId)).toMatchObject({ status: 200, body: { outcome: 'disputed' } });
+      return { ...p, disputeId: dispute.id as string };
+    }
+
+    it.each(['won', 'warning_closed'] as const)(
+      'returns the money when it closes %s: the entry reversed, the payment succeeded again, payment.dispute_closed once, however often it is told',
+      async (outcome) => {
+        const [disputes, clearing] = [await balance('disputes'), await balance('provider_clearing')];
+        const { paymentId, intentId, disputeId } = await disputed(800);
+        expect(await balance('disputes')).toBe(disputes + 800);
+
+        double.book.closeDispute(disputeId, outcome);
+        const closed = await delivery('charge.dispute.closed', intentId);
+        expect(closed).toMatchObject({ status: 200, body: { received: true, outcome: 'dispute_closed' } });
+        expect(await row(paymentId)).toMatchObject({ status: 'succeeded', amount_disputed_minor: '0' });
+        expect(await disputeStatus(paymentId)).toBe(outcome);
+        expect(await balance('disputes')).toBe(disputes);
+        expect(await balance('provider_clearing')).toBe(clearing);
+        expect(await entries(paymentId)).toEqual(['standard', 'reversal']);
+
+        // The same event again, another event closing the same dispute, the dispute's creation under a new event id:
+        // nothing moves a second time.
+        expect(await double.webhooks.deliver(eventOf(closed.eventId))).toMatchObject({ status: 200, body: { outcome: 'duplicate' } });
+        expect(await double.webhooks.deliver(anotherEvent(closed.eventId))).toMatchObject({ status: 200, body: { outcome: 'duplicate' } });
+        expect(await double.webhooks.deliver(anotherEvent(lastEvent('charge.dispute.created', intentId).id))).toMatchObject({ status: 200, body: { outcome: 'duplicate' } });
+        expect(await row(paymentId)).toMatchObject({ status: 'succeeded', amount_disputed_minor: '0' });
+        expect(await balance('disputes')).toBe(disputes);
+        expect(await entries(paymentId)).toEqual(['standard', 'reversal']);
+        expect(await outboxData(paymentId, 'payment.dispute_closed')).toEqual([
+          { paymentId, disputeId, customerId: 'cus_hooks', outcome, amountMinor: 800, currency: 'EUR', status: 'succeeded' },
+        ]);
+      },
+    );
+
+    it('keeps the booking when it closes lost: the payment stays disputed (dispute lost), payment.dispute_closed says lost', async () => {
+      const disputes = await balance('disputes');
+      const { paymentId, intentId, disputeId } = await disputed(2000);
+      double.book.closeDispute(disputeId, 'lost');
+      const closed = await delivery('charge.dispute.closed', intentId);
+      expect(closed).toMatchObject({ status: 200, body: { outcome: 'dispute_closed' } });
+      expect(await double.webhooks.deliver(anotherEvent(closed.eventId))).toMatchObject({ status: 200, body: { outcome: 'duplicate' } });
+      expect(await row(paymentId)).toMatchObject({ status: 'disputed', amount_disputed_minor: '2000' });
+      expect(await disputeStatus(paymentId)).toBe('lost');
+      expect(await balance('disputes')).toBe(disputes + 2000);
+      expect(await entries(paymentId)).toEqual(['standard']);
+      expect(await outboxData(paymentId, 'payment.dispute_closed')).toEqual([expect.objectContaining({ disputeId, outcome: 'lost', amountMinor: 2000, status: 'disputed' })]);
+    });
+
+    it('books nothing for a dispute whose win arrived before its creation (Stripe does not order events)', async () => {
+      const disputes = await balance('disputes');
+      const { paymentId, intentId } = await payment('succeeded');
+      const dispute = await quietly(() => double.book.dispute(intentId, 800)); // its creation is held back
+      double.book.closeDispute(dispute.id as string, 'won');
+      expect(await delivery('charge.dispute.closed', intentId)).toMatchObject({ status: 200, body: { outcome: 'dispute_closed' } });
+      const late = await double.webhooks.deliver(lastEvent('charge.dispute.created', intentId));
+      expect(late).toMatchObject({ status: 200, body: { outcome: 'duplicate' } });
+      expect(await row(paymentId)).toMatchObject({ status: 'succeeded', amount_disputed_minor: '0' });
+      expect(await balance('disputes')).toBe(disputes);
+      expect(await entries(paymentId)).toEqual([]);
+    });
   });
 
   it('answers an event about an intent no payment has with 200, recorded unmatched', async () => {

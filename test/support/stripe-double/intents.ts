@@ -73,6 +73,7 @@ export const unexpectedState = (intent: Intent, action: string) =>
 export class IntentBook {
   readonly intents = new Map<string, Intent>();
   readonly charges = new Map<string, Charge>();
+  readonly disputes = new Map<string, Record<string, unknown>>();
 
   constructor(private readonly webhooks: WebhookSender) {}
 
@@ -178,7 +179,21 @@ export class IntentBook {
     if (!charge || charge.amount_captured === 0) throw unexpectedState(intent, 'dispute');
     charge.disputed = true;
     const dispute = { id: stripeId('dp'), object: 'dispute', amount: amount ?? charge.amount_captured, currency: charge.currency, charge: charge.id, payment_intent: intent.id, reason: 'fraudulent', status: 'needs_response', created: Math.floor(Date.now() / 1000) };
+    this.disputes.set(dispute.id, dispute);
     this.webhooks.emit('charge.dispute.created', dispute);
+    return dispute;
+  }
+
+  /**
+   * The dispute is decided: `won` (the funds come back), `lost` (they stay with the cardholder), or `warning_closed`
+   * (an inquiry closed without becoming a chargeback). Stripe announces it as `charge.dispute.closed`.
+   */
+  closeDispute(id: string, status: 'won' | 'lost' | 'warning_closed'): Record<string, unknown> {
+    const dispute = this.disputes.get(id);
+    if (!dispute) throw new StripeFailure(404, { type: 'invalid_request_error', code: 'resource_missing', message: `No such dispute: '${id}'`, param: 'dispute' });
+    if (['won', 'lost', 'warning_closed'].includes(dispute.status as string)) throw new StripeFailure(400, { type: 'invalid_request_error', message: `The dispute is already ${String(dispute.status)}.` });
+    dispute.status = status;
+    this.webhooks.emit('charge.dispute.closed', dispute);
     return dispute;
   }
 
