@@ -17,8 +17,8 @@ export function requestHash(body: unknown): Buffer {
   return createHash('sha256').update(JSON.stringify(ordered(body))).digest();
 }
 
-/** Where each table records who sent the key: a key is its caller's own. Refund requests are still per tenant. */
-const OWNER_COLUMN = { payments: 'created_by', credit_applications: 'submitted_by', payment_refund_requests: null } as const;
+/** Where each table records who sent the key: a key is its caller's own. */
+const OWNER_COLUMN = { payments: 'created_by', credit_applications: 'submitted_by', payment_refund_requests: 'requested_by' } as const;
 
 /**
  * The id of the resource this key created in `table` (which has `idempotency_key` and `request_hash` columns),
@@ -41,10 +41,8 @@ export async function createOnce(
   const existing = async (tx: PoolClient) => {
     const row = (
       await tx.query<{ id: string; request_hash: Buffer }>(
-        column === null
-          ? `SELECT id, request_hash FROM ${table} WHERE idempotency_key = $1`
-          : `SELECT id, request_hash FROM ${table} WHERE idempotency_key = $1 AND (${column} = $2 OR ${column} IS NULL) ORDER BY ${column} NULLS LAST LIMIT 1`,
-        column === null ? [idempotencyKey] : [idempotencyKey, owner],
+        `SELECT id, request_hash FROM ${table} WHERE idempotency_key = $1 AND (${column} = $2 OR ${column} IS NULL) ORDER BY ${column} NULLS LAST LIMIT 1`,
+        [idempotencyKey, owner],
       )
     ).rows[0];
     if (row && !row.request_hash.equals(hash)) throw new DomainError('unprocessable-entity', 'This Idempotency-Key was used with a different request');

@@ -29,30 +29,45 @@ export interface RefundRequest {
 export function createRefundActivities({ db, provider }: { db: Pool; provider: PaymentProvider }) {
   return {
     async reserveRefund(input: RefundRequest): Promise<{ currency: Currency; providerRef: string }> {
-      return withTenant(db, input.tenantId, async (tx) => {
+      const reserved = await withTenant(db, input.tenantId, async (tx) => {
         // The payment row first: a second attempt of this reservation (a retry while the first still runs) waits for
         // the first, then finds its refund row, instead of reserving the amount a second time and being refused.
-        const payment = await tx.query<{ currency: Currency; provider_ref: string | null }>('SELECT currency, provider_ref FROM payments WHERE id = $1 FOR UPDATE', [input.paymentId]);
+        const payment = await tx.query<{ currency: Currency; provider_ref: string | null; status: string }>('SELECT currency, provider_ref, status FROM payments WHERE id = $1 FOR UPDATE', [
+          input.paymentId,
+        ]);
         const existing = await tx.query<{ status: string }>('SELECT status FROM payment_refunds WHERE id = $1', [input.refundId]);
         if (!payment.rows[0]) throw ApplicationFailure.nonRetryable(`no payment ${input.paymentId}`, REFUND_REJECTED);
+        const found = { currency: payment.rows[0].currency, providerRef: payment.rows[0].provider_ref! };
         // A run of a refund that already ended (its workflow's history gone, so REJECT_DUPLICATE let it start): the
         // refund is over, its reservation released or its money paid out. Nothing may reach the provider again.
         if (existing.rows[0] && existing.rows[0].status !== 'pending') throw refusal(REFUND_ENDED, `refund ${input.refundId} already ${existing.rows[0].status}`);
-        if (existing.rowCount) return { currency: payment.rows[0].currency, providerRef: payment.rows[0].provider_ref! };
-        const reserved = await tx.query(
+        if (existing.rowCount) return found;
+        // Refused before (this request's key is answered the same for good): refused again, whatever is left now.
+        const request = await tx.query<{ refusal: string | null }>('SELECT refusal FROM payment_refund_requests WHERE id = $1', [input.refundId]);
+        if (request.rows[0]?.refusal) return { refused: request.rows[0].refusal };
+        const taken = await tx.query(
           `UPDATE payments SET amount_refunded_minor = amount_refunded_minor + $2, updated_at = now()
-            WHERE id = $1 AND status = 'succeeded' AND amount_refunded_minor + $2 <= amount_captured_minor`,
+            WHERE id = $1 AND status = 'succeeded' AND amount_refunded_minor + amount_disputed_minor + $2 <= amount_captured_minor`,
           [input.paymentId, input.amountMinor],
         );
-        if (reserved.rowCount !== 1) {
-          throw refusal(REFUND_REJECTED, 'the refund would exceed what is left to refund on this payment');
+        if (taken.rowCount !== 1) {
+          // Kept with the request, in this transaction: a repeat of its key after the workflow's history is gone is
+          // refused the same, even once money has come free (a refund failed, a dispute won).
+          const why = payment.rows[0].status === 'disputed' ? 'payment_disputed' : payment.rows[0].status === 'succeeded' ? 'exceeds_refundable' : undefined;
+          if (why) await tx.query('UPDATE payment_refund_requests SET refusal = $2 WHERE id = $1 AND refusal IS NULL', [input.refundId, why]);
+          return { refused: why ?? `a ${payment.rows[0].status} payment` };
         }
         await tx.query(
           'INSERT INTO payment_refunds (id, tenant_id, payment_id, idempotency_key, amount_minor, reason) VALUES ($1, $2, $3, $4, $5, $6)',
           [input.refundId, input.tenantId, input.paymentId, input.idempotencyKey, input.amountMinor, input.reason ?? null],
         );
-        return { currency: payment.rows[0].currency, providerRef: payment.rows[0].provider_ref! };
+        return found;
       });
+      if ('refused' in reserved) {
+        const message = reserved.refused === 'payment_disputed' ? 'the payment is disputed' : 'the refund would exceed what is left to refund on this payment';
+        throw refusal(REFUND_REJECTED, message);
+      }
+      return reserved;
     },
 
     async refundAtProvider(input: RefundRequest & { providerRef: string }): Promise<string> {

@@ -25,8 +25,18 @@ import { DomainError } from '../errors';
 import { createOnce } from '../idempotency';
 import { decodeCursor, page } from '../pagination';
 import { principalRef, refuseMakerAsChecker } from '../principals';
-import { deliverUpdate, readUntilSettled } from '../workflow-updates';
+import { deliverUpdate, readUntilSettled, type UpdateStart } from '../workflow-updates';
 import type { Principal } from '../middleware/authenticate';
+
+/** Why a refund request was refused, kept with its key (payment_refund_requests.refusal). */
+type RefundRefusal = 'exceeds_refundable' | 'payment_disputed';
+function refundRefused(refusal: RefundRefusal, amountMinor: string | null): DomainError {
+  if (refusal === 'payment_disputed') {
+    return new DomainError('unprocessable-entity', 'The payment is disputed: it cannot be refunded while the cardholder disputes it or after the dispute was lost', { reason: 'payment-disputed' });
+  }
+  const message = amountMinor === null ? 'Nothing is left to refund on this payment' : 'The refund exceeds what is left to refund on this payment';
+  return new DomainError('unprocessable-entity', message, { reason: 'exceeds-refundable' });
+}
 
 export interface CreatePaymentBody {
   amountMinor: number;
@@ -51,6 +61,7 @@ interface PaymentRow {
   amount_captured_minor: string;
   amount_refunded_minor: string;
   amount_disputed_minor: string;
+  dispute_status: 'open' | 'won' | 'lost' | 'warning_closed' | null;
   next_action: { type: string; clientSecret: string; redirectUrl?: string } | null;
   invoice_ref: string | null;
   created_by: string | null;
@@ -82,6 +93,7 @@ export function paymentView(r: PaymentRow) {
     amountCapturedMinor: Number(r.amount_captured_minor),
     amountRefundedMinor: Number(r.amount_refunded_minor),
     amountDisputedMinor: Number(r.amount_disputed_minor),
+    disputeStatus: r.dispute_status,
     invoiceRef: r.invoice_ref,
     metadata: r.metadata,
     createdAt: r.created_at.toISOString(),
@@ -187,58 +199,60 @@ export class PaymentsService {
     return page(rows, q.limit, (r) => ({ ...paymentView(r), unresolvedCompensations: r.unresolved_compensations ?? [] }));
   }
 
-  async capture(principal: Principal, paymentId: string) {
+  /** `applied` false: a worker accepted the capture and it is still under way (the route answers 202). */
+  async capture(principal: Principal, paymentId: string): Promise<{ payment: PaymentView; applied: boolean }> {
     await this.get(principal, paymentId);
-    await this.update(principal.tenantId, paymentId, (h) => h.executeUpdate(capturePayment));
-    return this.get(principal, paymentId);
+    const delivered = await this.update(principal.tenantId, paymentId, (h, o) => h.startUpdate(capturePayment, o));
+    return { payment: await this.get(principal, paymentId), applied: delivered === 'completed' };
   }
 
-  async cancel(principal: Principal, paymentId: string) {
+  async cancel(principal: Principal, paymentId: string): Promise<{ payment: PaymentView; applied: boolean }> {
     await this.get(principal, paymentId);
-    await this.update(principal.tenantId, paymentId, (h) => h.executeUpdate(cancelPayment));
-    return this.get(principal, paymentId);
+    const delivered = await this.update(principal.tenantId, paymentId, (h, o) => h.startUpdate(cancelPayment, o));
+    return { payment: await this.get(principal, paymentId), applied: delivered === 'completed' };
   }
 
-  async review(principal: Principal, paymentId: string, decision: 'approve' | 'reject') {
+  async review(principal: Principal, paymentId: string, decision: 'approve' | 'reject'): Promise<{ payment: PaymentView; applied: boolean }> {
     // Nobody checks a payment they made (themselves or through a key of theirs).
     await withTenant(this.deps.db, principal.tenantId, async (tx) =>
       refuseMakerAsChecker(tx, (await this.visibleRow(tx, principal, paymentId)).created_by, principal, 'payment'),
     );
     const reviewerId = principal.kind === 'user' ? principal.userId : principal.apiKeyId;
-    await this.update(principal.tenantId, paymentId, (h) => h.executeUpdate(reviewPayment, { args: [{ decision, reviewerId }] }));
+    const delivered = await this.update(principal.tenantId, paymentId, (h, o) => h.startUpdate(reviewPayment, { ...o, args: [{ decision, reviewerId }] }));
+    if (delivered === 'accepted') return { payment: await this.get(principal, paymentId), applied: false };
     // The update records the decision; the saga then moves the payment on (rejected, or on to authorise): answer
     // with where it went, waiting as a create does (PAYMENT_SYNC_WAIT_MS), not with the in_review it just left.
     const moved = (p: PaymentView) => p.status !== 'in_review' && settled(p);
-    return (await readUntilSettled(() => this.get(principal, paymentId), moved, this.deps.config.PAYMENT_SYNC_WAIT_MS)).value;
+    return { payment: (await readUntilSettled(() => this.get(principal, paymentId), moved, this.deps.config.PAYMENT_SYNC_WAIT_MS)).value, applied: true };
   }
 
   async refund(principal: Principal, paymentId: string, idempotencyKey: string, body: { amountMinor?: number; reason?: string }) {
     const payment = await this.get(principal, paymentId);
-    if (payment.status !== 'succeeded') throw new DomainError('conflict', `A ${payment.status} payment cannot be refunded`);
-    // The key is claimed with the request and the amount it resolves to before anything starts: a repeat finds the
-    // same refund (even once nothing is left), another request under the key is refused.
-    const refundId = await createOnce(this.deps.db, principal.tenantId, 'payment_refund_requests', principalRef(principal), idempotencyKey, { paymentId, ...body }, async (tx, hash) => {
-      const amount = body.amountMinor ?? payment.amountCapturedMinor - payment.amountRefundedMinor;
-      if (amount <= 0) throw new DomainError('unprocessable-entity', 'Nothing is left to refund on this payment');
-      const id = deterministicUuid(principal.tenantId, paymentId, 'refund', idempotencyKey);
-      await tx.query('INSERT INTO payment_refund_requests (id, tenant_id, idempotency_key, request_hash, payment_id, amount_minor) VALUES ($1, $2, $3, $4, $5, $6)', [
-        id,
-        principal.tenantId,
-        idempotencyKey,
-        hash,
-        paymentId,
-        amount,
-      ]);
+    const owner = principalRef(principal);
+    // The key is the caller's own, claimed with the request and the amount it resolves to before anything starts: a
+    // repeat finds the same refund (even once nothing is left) or the same refusal, another request under the key is
+    // refused, and another caller's same key is another request. A refusal about this payment's money (more than is
+    // left, the payment disputed) is kept with the key, so the key never succeeds later.
+    const refundId = await createOnce(this.deps.db, principal.tenantId, 'payment_refund_requests', owner, idempotencyKey, { paymentId, ...body }, async (tx, hash) => {
+      const p = (
+        await tx.query<{ status: string; amount_captured_minor: string; amount_refunded_minor: string }>(
+          'SELECT status, amount_captured_minor, amount_refunded_minor FROM payments WHERE id = $1',
+          [paymentId],
+        )
+      ).rows[0]!;
+      // A payment that has not taken money: nothing about a refund is decided, nothing is kept.
+      if (p.status !== 'succeeded' && p.status !== 'disputed') throw new DomainError('conflict', `A ${p.status} payment cannot be refunded`);
+      const amount = body.amountMinor ?? Number(p.amount_captured_minor) - Number(p.amount_refunded_minor);
+      const refusal: RefundRefusal | null = p.status === 'disputed' ? 'payment_disputed' : amount <= 0 ? 'exceeds_refundable' : null;
+      const id = deterministicUuid(principal.tenantId, paymentId, 'refund', owner, idempotencyKey);
+      await tx.query(
+        'INSERT INTO payment_refund_requests (id, tenant_id, idempotency_key, request_hash, payment_id, amount_minor, requested_by, refusal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [id, principal.tenantId, idempotencyKey, hash, paymentId, amount > 0 ? amount : null, owner, refusal],
+      );
       return id;
     });
-    const claimed = await withTenant(this.deps.db, principal.tenantId, async (tx) =>
-      (
-        await tx.query<{ amount_minor: string; status: string | null }>(
-          'SELECT r.amount_minor, f.status FROM payment_refund_requests r LEFT JOIN payment_refunds f ON f.id = r.id WHERE r.id = $1',
-          [refundId],
-        )
-      ).rows[0]!,
-    );
+    const claimed = await this.refundRequest(principal.tenantId, refundId);
+    if (claimed.refusal) throw refundRefused(claimed.refusal, claimed.amount_minor);
     const amountMinor = Number(claimed.amount_minor);
     // Done already, paid out or not: answer from the books, never run the refund again (provider keys do not live
     // forever, nor does the workflow's history: REJECT_DUPLICATE cannot refuse a run Temporal has forgotten).
@@ -263,7 +277,9 @@ export class PaymentsService {
         new Promise<undefined>((r) => (waited = setTimeout(() => r(undefined), this.deps.config.PAYMENT_SYNC_WAIT_MS))),
       ]).finally(() => clearTimeout(waited));
       if (result?.status === 'rejected' && result.failure?.reason === REFUND_FAILURES.rejected) {
-        throw new DomainError('unprocessable-entity', 'The refund exceeds what is left to refund on this payment');
+        // The reservation kept why it refused: answered as every repeat of the key will be.
+        const refused = await this.refundRequest(principal.tenantId, refundId);
+        throw refundRefused(refused.refusal ?? 'exceeds_refundable', refused.amount_minor);
       }
       return { refundId, amountMinor, status: result ? result.status : 'pending', settled: Boolean(result) };
     } catch (err) {
@@ -271,6 +287,17 @@ export class PaymentsService {
       if (err instanceof WorkflowFailedError) return { refundId, amountMinor, status: err.cause instanceof CancelledFailure ? 'canceled' : 'failed', settled: true };
       throw err;
     }
+  }
+
+  private refundRequest(tenantId: string, refundId: string) {
+    return withTenant(this.deps.db, tenantId, async (tx) =>
+      (
+        await tx.query<{ amount_minor: string | null; refusal: RefundRefusal | null; status: string | null }>(
+          'SELECT r.amount_minor, r.refusal, f.status FROM payment_refund_requests r LEFT JOIN payment_refunds f ON f.id = r.id WHERE r.id = $1',
+          [refundId],
+        )
+      ).rows[0]!,
+    );
   }
 
   private async ensureStarted(tenantId: string, paymentId: string, body: CreatePaymentBody) {
@@ -302,7 +329,8 @@ export class PaymentsService {
     }
   }
 
-  private update(tenantId: string, paymentId: string, run: (h: ReturnType<Client['workflow']['getHandle']>) => Promise<unknown>) {
-    return deliverUpdate('payment', () => run(this.deps.temporal.workflow.getHandle(paymentWorkflowId(tenantId, paymentId))));
+  private update(tenantId: string, paymentId: string, start: UpdateStart) {
+    const handle = this.deps.temporal.workflow.getHandle(paymentWorkflowId(tenantId, paymentId));
+    return deliverUpdate('payment', this.deps.temporal, handle, start, this.deps.config.WORKFLOW_UPDATE_WAIT_MS);
   }
 }

@@ -172,6 +172,38 @@ describe('a repeated request after the workflow history is gone', () => {
   });
 });
 
+describe('a refund refused as more than is left, repeated after its workflow history is gone', () => {
+  it('is refused again with the same answer, though the money it was refused for has since come free: nothing is paid out', async () => {
+    const paid = await final(await pay(randomUUID(), body()));
+    expect(paid.status).toBe('succeeded');
+    // A refund of 2000 holds its reservation while the provider is out (five attempts), then the provider refuses it.
+    provider.inject(paid.id, { method: 'refund', kind: 'unavailable', times: 5 });
+    provider.inject(paid.id, { method: 'refund', kind: 'decline', times: 1 });
+    const held = refund(paid.id, randomUUID(), { amountMinor: 2000 }).then((res) => res);
+    await eventually('the first refund to hold 2000', async () => (await payment(paid.id)).amountRefundedMinor === 2000, 60_000);
+
+    // Meanwhile 1000 more is asked: only 500 is left, so it is refused.
+    const key = randomUUID();
+    const refused = await refund(paid.id, key, { amountMinor: 1000 });
+    expect(refused.status).toBe(422);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.body.detail).toBe('The refund exceeds what is left to refund on this payment');
+    expect((await refundOutcome(await held)).status).toBe('failed'); // its reservation released: 2500 is refundable again
+    expect(await payment(paid.id)).toMatchObject({ amountRefundedMinor: 0 });
+    const { rows } = await withTenant(db, tenant.tenantId, (tx) => tx.query<{ id: string }>('SELECT id FROM payment_refund_requests WHERE idempotency_key = $1', [key]));
+    const refusedFlow = refundWorkflowId(tenant.tenantId, rows[0]!.id);
+    await forget(refusedFlow);
+
+    const again = await refund(paid.id, key, { amountMinor: 1000 });
+    const answer = (res: Response) => ({ status: res.status, body: { ...res.body, requestId: undefined } });
+    expect(answer(again)).toEqual(answer(refused));
+    expect(await isUnknown(refusedFlow)).toBe(true);
+    expect((await atProvider(paid.id)).refunds).toBe(0);
+    expect(await payment(paid.id)).toMatchObject({ amountRefundedMinor: 0 });
+    expect(await entriesFor(rows[0]!.id)).toBe(0);
+  });
+});
+
 describe('RefundWorkflow run again for a refund that ended (its history gone, so nothing refused the start)', () => {
   it.each(['failed', 'succeeded'])('refuses to reserve a %s refund again, so nothing reaches the provider', async (ended) => {
     const activities = createRefundActivities({ db, provider });

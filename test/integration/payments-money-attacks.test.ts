@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
 import type { PaymentView } from '../../api/payments/service';
-import { bookDispute } from '../../modules/payments';
+import { bookDispute, closeDispute } from '../../modules/payments';
 import { withTenant, type Pool } from '../../platform/db/pool';
 import { accountBalance } from '../../platform/ledger';
 import { refundWorkflowId, type RefundResult } from '../../workflows/payments/refund.contract';
@@ -111,20 +111,34 @@ describe('money under attack', () => {
     }
   });
 
-  it('refuses to refund a payment that has not succeeded (authorised, declined) or is disputed: 409, nothing moves', async () => {
+  it('refuses to refund a payment that has not succeeded (authorised, declined: 409) or is disputed (422, also when repeated), nothing moves', async () => {
     const authorized = await settled(await pay({ captureMethod: 'manual' }));
     const declined = await settled(await pay({ paymentMethod: 'pm_card_chargeDeclined' }));
     const disputed = await settled(await pay());
     expect([authorized.status, declined.status, disputed.status]).toEqual(['authorized', 'failed', 'succeeded']);
     const notice = { event: { eventId: `evt_${randomUUID().replace(/-/g, '')}`, provider: 'stripe', type: 'charge.dispute.created', providerRef: null }, tenantId: tenant.tenantId, paymentId: disputed.id };
-    expect(await bookDispute(db, { ...notice, disputeId: `dp_${randomUUID().replace(/-/g, '')}`, amountMinor: 500, currency: 'eur', reason: 'fraudulent', openedAt: new Date() })).toBe('disputed');
-    for (const p of [authorized, declined, disputed]) {
+    const disputeId = `dp_${randomUUID().replace(/-/g, '')}`;
+    const dispute = { ...notice, disputeId, amountMinor: 500, currency: 'eur', reason: 'fraudulent', openedAt: new Date() };
+    expect(await bookDispute(db, dispute)).toBe('disputed');
+    for (const [p, status] of [[authorized, 409], [declined, 409], [disputed, 422]] as const) {
       const res = await refund(p.id, 100);
-      expect(res.status).toBe(409);
+      expect(res.status).toBe(status);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect((await sandbox(p.id)).refunded).toBe(0);
       expect((await get(p.id)).amountRefundedMinor).toBe(0);
     }
+    // The refusal is the key's answer for good: repeated, and even once the dispute is won, the same key is refused
+    // (a caller told "refused" is never surprised by the money moving later); a new request may refund.
+    const same = () => api.http().post(`/api/payments/${disputed.id}/refunds`).set(bearer(key)).set('Idempotency-Key', sameKey).send({ amountMinor: 100 });
+    const sameKey = randomUUID();
+    expect((await same()).status).toBe(422);
+    expect((await same()).status).toBe(422);
+    const closed = { ...dispute.event, eventId: `evt_${randomUUID().replace(/-/g, '')}`, type: 'charge.dispute.closed' };
+    expect(await closeDispute(db, { ...dispute, event: closed, outcome: 'won' })).toBe('dispute_closed');
+    expect(await get(disputed.id)).toMatchObject({ status: 'succeeded', disputeStatus: 'won', amountDisputedMinor: 0 });
+    expect((await same()).status).toBe(422);
+    expect((await sandbox(disputed.id)).refunded).toBe(0);
+    expect(await refundStatus(await refund(disputed.id, 100))).toBe('succeeded');
   });
 
   it('answers another tenant’s payment id as absent on every route, and leaves the payment as it was', async () => {

@@ -110,6 +110,40 @@ describe('refunds over HTTP', () => {
     expect(await refundsBooked()).toBe(booked + 500);
   });
 
+  it('keeps each caller’s Idempotency-Key its own: another caller’s same key is an independent refund, and learns nothing of the first', async () => {
+    const other = (await apiKeyWithRole(api, tenant, 'finance')).key;
+    const refundAs = (caller: string, paymentId: string, body: object, key: string) =>
+      api.http().post(`/api/payments/${paymentId}/refunds`).set(bearer(caller)).set('Idempotency-Key', key).send(body);
+    const paid = await pay();
+    const booked = await refundsBooked();
+    const key = randomUUID();
+    const mine = await refundAs(clientKey, paid.id, { amountMinor: 300 }, key).expect(201);
+    expect(mine.body).toMatchObject({ amountMinor: 300, status: 'succeeded' });
+
+    // The other caller, same key, another body: its own refund, not "this key was used with a different request".
+    const theirs = await refundAs(other, paid.id, { amountMinor: 500 }, key);
+    expect({ status: theirs.status, body: theirs.body }).toEqual({ status: 201, body: { refundId: expect.any(String), amountMinor: 500, status: 'succeeded' } });
+    expect(theirs.body.refundId).not.toBe(mine.body.refundId);
+    // Each caller repeating its request gets its own answer; another body under its own key is refused as usual.
+    expect((await refundAs(clientKey, paid.id, { amountMinor: 300 }, key).expect(201)).body).toEqual(mine.body);
+    expect((await refundAs(other, paid.id, { amountMinor: 500 }, key).expect(201)).body).toEqual(theirs.body);
+    expectProblem(await refundAs(other, paid.id, { amountMinor: 300 }, key), 'unprocessable-entity', 422);
+
+    // A third caller sending the first caller's very request under its key gets a refund of its own, not the first's.
+    const third = (await apiKeyWithRole(api, tenant, 'finance')).key;
+    const copy = await refundAs(third, paid.id, { amountMinor: 300 }, key).expect(201);
+    expect(copy.body).toMatchObject({ amountMinor: 300, status: 'succeeded' });
+    expect(new Set([mine.body.refundId, theirs.body.refundId, copy.body.refundId]).size).toBe(3);
+
+    expect(await payment(paid.id)).toMatchObject({ amountRefundedMinor: 1100 });
+    expect(await refundRows(paid.id)).toEqual([
+      { amount_minor: '300', status: 'succeeded' },
+      { amount_minor: '500', status: 'succeeded' },
+      { amount_minor: '300', status: 'succeeded' },
+    ]);
+    expect(await refundsBooked()).toBe(booked + 1100);
+  });
+
   it('answers 422 problem+json to an Idempotency-Key already used for a refund of another payment', async () => {
     const [one, other] = [await pay(), await pay()];
     const key = randomUUID();
