@@ -167,6 +167,8 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { title: stri
       errors[401] = 'Missing, invalid, expired or revoked credential';
       errors[403] = spec.access === 'operator' ? 'The caller is not a platform operator' : `The caller's role lacks ${spec.access.permission}`;
     }
+    // A route that names a resource in its path answers 404 when there is none (or none the caller may see).
+    if (spec.params) errors[404] = 'No such resource, or none the caller may see';
     for (const [status, description] of Object.entries(errors)) {
       responses[status] ??= { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
     }
