@@ -25,7 +25,7 @@ import { DomainError } from '../errors';
 import { createOnce } from '../idempotency';
 import { decodeCursor, page } from '../pagination';
 import { principalRef, refuseMakerAsChecker } from '../principals';
-import { deliverUpdate, readUntilSettled, type UpdateStart } from '../workflow-updates';
+import { deliverUpdate, readUntilSettled } from '../workflow-updates';
 import type { Principal } from '../middleware/authenticate';
 
 /** Why a refund request was refused, kept with its key (payment_refund_requests.refusal). */
@@ -199,31 +199,29 @@ export class PaymentsService {
     return page(rows, q.limit, (r) => ({ ...paymentView(r), unresolvedCompensations: r.unresolved_compensations ?? [] }));
   }
 
-  /** `applied` false: a worker accepted the capture and it is still under way (the route answers 202). */
-  async capture(principal: Principal, paymentId: string): Promise<{ payment: PaymentView; applied: boolean }> {
+  async capture(principal: Principal, paymentId: string) {
     await this.get(principal, paymentId);
-    const delivered = await this.update(principal.tenantId, paymentId, (h, o) => h.startUpdate(capturePayment, o));
-    return { payment: await this.get(principal, paymentId), applied: delivered === 'completed' };
+    await this.update(principal.tenantId, paymentId, (h) => h.executeUpdate(capturePayment));
+    return this.get(principal, paymentId);
   }
 
-  async cancel(principal: Principal, paymentId: string): Promise<{ payment: PaymentView; applied: boolean }> {
+  async cancel(principal: Principal, paymentId: string) {
     await this.get(principal, paymentId);
-    const delivered = await this.update(principal.tenantId, paymentId, (h, o) => h.startUpdate(cancelPayment, o));
-    return { payment: await this.get(principal, paymentId), applied: delivered === 'completed' };
+    await this.update(principal.tenantId, paymentId, (h) => h.executeUpdate(cancelPayment));
+    return this.get(principal, paymentId);
   }
 
-  async review(principal: Principal, paymentId: string, decision: 'approve' | 'reject'): Promise<{ payment: PaymentView; applied: boolean }> {
+  async review(principal: Principal, paymentId: string, decision: 'approve' | 'reject') {
     // Nobody checks a payment they made (themselves or through a key of theirs).
     await withTenant(this.deps.db, principal.tenantId, async (tx) =>
       refuseMakerAsChecker(tx, (await this.visibleRow(tx, principal, paymentId)).created_by, principal, 'payment'),
     );
     const reviewerId = principal.kind === 'user' ? principal.userId : principal.apiKeyId;
-    const delivered = await this.update(principal.tenantId, paymentId, (h, o) => h.startUpdate(reviewPayment, { ...o, args: [{ decision, reviewerId }] }));
-    if (delivered === 'accepted') return { payment: await this.get(principal, paymentId), applied: false };
+    await this.update(principal.tenantId, paymentId, (h) => h.executeUpdate(reviewPayment, { args: [{ decision, reviewerId }] }));
     // The update records the decision; the saga then moves the payment on (rejected, or on to authorise): answer
     // with where it went, waiting as a create does (PAYMENT_SYNC_WAIT_MS), not with the in_review it just left.
     const moved = (p: PaymentView) => p.status !== 'in_review' && settled(p);
-    return { payment: (await readUntilSettled(() => this.get(principal, paymentId), moved, this.deps.config.PAYMENT_SYNC_WAIT_MS)).value, applied: true };
+    return (await readUntilSettled(() => this.get(principal, paymentId), moved, this.deps.config.PAYMENT_SYNC_WAIT_MS)).value;
   }
 
   async refund(principal: Principal, paymentId: string, idempotencyKey: string, body: { amountMinor?: number; reason?: string }) {
@@ -329,8 +327,7 @@ export class PaymentsService {
     }
   }
 
-  private update(tenantId: string, paymentId: string, start: UpdateStart) {
-    const handle = this.deps.temporal.workflow.getHandle(paymentWorkflowId(tenantId, paymentId));
-    return deliverUpdate('payment', this.deps.temporal, handle, start, this.deps.config.WORKFLOW_UPDATE_WAIT_MS);
+  private update(tenantId: string, paymentId: string, run: (h: ReturnType<Client['workflow']['getHandle']>) => Promise<unknown>) {
+    return deliverUpdate('payment', () => run(this.deps.temporal.workflow.getHandle(paymentWorkflowId(tenantId, paymentId))));
   }
 }
