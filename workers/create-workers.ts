@@ -5,6 +5,7 @@ import { NativeConnection, Worker, type WorkerDeploymentOptions, type WorkerOpti
 import type { Pool } from 'pg';
 import { StripeMockSandboxProvider, StripeProvider, stripeClient, type PaymentProvider, type RiskPolicy } from '../activities/payments';
 import { CreditScorer, defaultModelPath } from '../activities/credit';
+import { piiKeys } from '../platform/pii';
 import type { Config, WorkerConfig } from '../platform/config';
 import { createDataConverter, createTemporalClient, taskQueue, temporalConnectionOptions, type TaskQueueName } from '../platform/temporal/client';
 import { TASK_QUEUE_DEFINITIONS, type WorkerDeps } from './task-queues';
@@ -32,7 +33,10 @@ export function riskPolicy(cfg: WorkerConfig): RiskPolicy {
  */
 export async function workerDeps(cfg: WorkerConfig, db: Pool, queues: readonly TaskQueueName[]): Promise<WorkerDeps> {
   const deps: WorkerDeps = { db, provider: paymentProvider(cfg, db), risk: riskPolicy(cfg) };
-  if (queues.includes('credit')) deps.scorer = await CreditScorer.load(cfg.CREDIT_MODEL_PATH ?? defaultModelPath());
+  if (queues.includes('credit')) {
+    deps.scorer = await CreditScorer.load(cfg.CREDIT_MODEL_PATH ?? defaultModelPath());
+    deps.pii = piiKeys(cfg);
+  }
   if (queues.includes('payments')) deps.temporal = createTemporalClient(cfg);
   return deps;
 }

@@ -7,6 +7,7 @@ import type { Pool } from 'pg';
 import { createCreditActivities, type CreditScorer } from '../activities/credit';
 import { createPaymentActivities, createRefundActivities, createSagaReconcilerActivities, type PaymentProvider, type RiskPolicy } from '../activities/payments';
 import { createPlatformActivities } from '../activities/platform';
+import type { PiiKeys } from '../platform/pii';
 import type { TaskQueueName } from '../platform/temporal/client';
 
 export interface WorkerDeps {
@@ -15,6 +16,8 @@ export interface WorkerDeps {
   risk: RiskPolicy;
   /** Loaded at start-up by processes that serve the credit queue (workers/create-workers.ts workerDeps). */
   scorer?: CreditScorer;
+  /** Applicants' identity keys, for the credit queue's KYC (built by workerDeps()). */
+  pii?: PiiKeys;
   /** For activities that start workflows (the payment saga reconciler); built by workerDeps() for the payments queue. */
   temporal?: Client;
 }
@@ -36,8 +39,8 @@ export const TASK_QUEUE_DEFINITIONS: Partial<Record<TaskQueueName, TaskQueueDefi
   credit: {
     workflowsPath: require.resolve('../workflows/credit'),
     activities: (deps) => {
-      if (!deps.scorer) throw new Error('the credit task queue needs the credit model: build deps with workerDeps()');
-      return createCreditActivities({ db: deps.db, scorer: deps.scorer });
+      if (!deps.scorer || !deps.pii) throw new Error('the credit task queue needs the credit model and PII keys: build deps with workerDeps()');
+      return createCreditActivities({ db: deps.db, scorer: deps.scorer, pii: deps.pii });
     },
   },
 };

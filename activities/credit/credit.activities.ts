@@ -1,17 +1,19 @@
 /**
- * CreditApplication's activities. They read the applicant and profile from the application row (the workflow
- * carries ids only) and are idempotent by the application id: a decision is written once (the database refuses a
+ * CreditApplication's activities. They read the applicant (decrypted by modules/credit) and profile from the
+ * application row (the workflow carries ids only) and are idempotent by the application id: a decision is written once (the database refuses a
  * second, different one), credit.scored has an id derived from the application, and the credit line's id too.
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { PoolClient, Pool } from 'pg';
-import { ageInYears, MINIMUM_AGE_YEARS, missingIdentityFields, type Applicant } from '../../core/credit/applicant';
+import { ageInYears, MINIMUM_AGE_YEARS, missingIdentityFields } from '../../core/credit/applicant';
 import { featureVector, type CreditProfile } from '../../core/credit/features';
 import { reason, reasonCodes } from '../../core/credit/reasons';
 import type { Currency } from '../../core/money';
+import { readApplicant, type ApplicantColumns } from '../../modules/credit';
 import { withTenant } from '../../platform/db/pool';
 import { appendToOutbox, ONCE } from '../../platform/events/outbox';
 import { deterministicUuid } from '../../platform/ids';
+import type { PiiKeys } from '../../platform/pii';
 import type { CreditDecision, CreditStatus, KycResult, ScoreResult } from '../../workflows/credit/credit-application.contract';
 import type { CreditScorer } from './scorer';
 import { refusal } from '../platform/refusal';
@@ -19,6 +21,8 @@ import { refusal } from '../platform/refusal';
 export interface CreditActivityDeps {
   db: Pool;
   scorer: CreditScorer;
+  /** Decrypts the applicant's identity for KYC (PII_ENCRYPTION_KEYS). */
+  pii: PiiKeys;
 }
 
 interface Ref {
@@ -26,9 +30,7 @@ interface Ref {
   applicationId: string;
 }
 
-interface ApplicationRow {
-  applicant: Applicant;
-  national_id_hash: Buffer;
+interface ApplicationRow extends ApplicantColumns {
   credit_profile: CreditProfile;
   requested_limit_minor: string;
   currency: Currency;
@@ -46,7 +48,7 @@ async function application(tx: PoolClient, applicationId: string, lock = false):
 
 export const creditLineId = (applicationId: string) => deterministicUuid(applicationId, 'credit-line');
 
-export function createCreditActivities({ db, scorer }: CreditActivityDeps) {
+export function createCreditActivities({ db, scorer, pii }: CreditActivityDeps) {
   return {
     /** Mirrors the workflow's status onto the row while no decision exists (a decided row keeps its outcome). */
     async markApplicationStatus({ tenantId, applicationId, status }: Ref & { status: CreditStatus }): Promise<void> {
@@ -57,8 +59,11 @@ export function createCreditActivities({ db, scorer }: CreditActivityDeps) {
     async runKycChecks({ tenantId, applicationId }: Ref): Promise<KycResult> {
       return withTenant(db, tenantId, async (tx) => {
         const row = await application(tx, applicationId);
-        if (missingIdentityFields(row.applicant).length > 0) return { passed: false, reasons: [reason('K02')] };
-        if (ageInYears(row.applicant.dateOfBirth, row.created_at) < MINIMUM_AGE_YEARS) return { passed: false, reasons: [reason('K03')] };
+        const applicant = readApplicant(pii, tenantId, applicationId, row);
+        // The national id is kept as its keyed hash only: present when the hash is.
+        const missing = missingIdentityFields(applicant && { ...applicant, nationalId: row.national_id_hash ? 'hashed' : '' });
+        if (!applicant || missing.length > 0) return { passed: false, reasons: [reason('K02')] };
+        if (ageInYears(applicant.dateOfBirth, row.created_at) < MINIMUM_AGE_YEARS) return { passed: false, reasons: [reason('K03')] };
         const denied = await tx.query('SELECT 1 FROM kyc_deny_list WHERE national_id_hash = $1', [row.national_id_hash]);
         // The applicant is told identity could not be verified, never that they are on a list.
         if (denied.rowCount) return { passed: false, reasons: [reason('K01')] };

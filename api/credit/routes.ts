@@ -146,6 +146,32 @@ export function creditRoutes(credit: CreditService): AnyRoute[] {
       },
     }),
     route({
+      method: 'get',
+      path: '/api/credit/applications/:id/applicant',
+      summary:
+        "The applicant's identity (name, date of birth, country, address; never the national id, kept only as a keyed hash), for a reader of every application. Stored encrypted; after an erasure only erasedAt",
+      tag: TAG,
+      access: { permission: 'credit:read-all' },
+      params: idParams,
+      responses: {
+        200: {
+          description: 'The applicant, or when it was erased',
+          schema: z.object({
+            givenName: z.string().optional(),
+            familyName: z.string().optional(),
+            dateOfBirth: z.string().optional(),
+            country: z.string().optional(),
+            address: z.object({ line1: z.string(), line2: z.string().optional(), city: z.string(), postalCode: z.string() }).optional(),
+            erasedAt: z.string().nullable(),
+          }),
+        },
+        404: { description: 'No such application', schema: null },
+      },
+      async handler(ctx, { params, principal }) {
+        ctx.body = await credit.applicant(principal!, params.id);
+      },
+    }),
+    route({
       method: 'post',
       path: '/api/credit/applications/:id/decision',
       summary: "An underwriter's decision on an application in review; an approval may grant less than requested",

@@ -1,7 +1,9 @@
 /**
  * The credit context's API side: submitting applications idempotently (the row first, then the workflow), reading
  * them scoped by tenant and by who submitted them, the underwriter's decision as a workflow update, and the KYC
- * deny list. Responses never carry the applicant's identity: it is collected for KYC and stays in the row.
+ * deny list. Application responses never carry the applicant's identity: it is collected for KYC and stays in the
+ * row, encrypted (modules/credit/applicants.ts); only a reader of every application (credit:read-all: underwriters,
+ * finance, ops) gets it, on its own endpoint.
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
@@ -12,7 +14,8 @@ import { can } from '../../core/identity/rbac';
 import type { Currency } from '../../core/money';
 import type { ApiConfig } from '../../platform/config';
 import { withTenant } from '../../platform/db/pool';
-import { piiHash } from '../../platform/pii';
+import { encryptApplicant, readApplicant, type ApplicantColumns, type StoredApplicant } from '../../modules/credit';
+import { piiHash, piiKeys } from '../../platform/pii';
 import { taskQueue } from '../../platform/temporal/client';
 import {
   CREDIT_WORKFLOW_TYPE,
@@ -91,17 +94,23 @@ export class CreditService {
     const { tenantId } = principal;
     const id = await createOnce(this.deps.db, tenantId, 'credit_applications', principalRef(principal), idempotencyKey, body, async (tx, hash) => {
       const newId = randomUUID();
+      const enc = encryptApplicant(piiKeys(this.deps.config), tenantId, newId, body.applicant);
       await tx.query(
-        `INSERT INTO credit_applications (id, tenant_id, idempotency_key, request_hash, submitted_by, applicant, national_id_hash, credit_profile,
+        `INSERT INTO credit_applications (id, tenant_id, idempotency_key, request_hash, submitted_by, applicant_given_name, applicant_family_name,
+                                          applicant_date_of_birth, applicant_address, applicant_country, national_id_hash, credit_profile,
                                           requested_limit_minor, currency)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
         [
           newId,
           tenantId,
           idempotencyKey,
           hash,
           principalRef(principal),
-          body.applicant,
+          enc.applicant_given_name,
+          enc.applicant_family_name,
+          enc.applicant_date_of_birth,
+          enc.applicant_address,
+          enc.applicant_country,
           this.nationalIdHash(body.applicant.country, body.applicant.nationalId),
           body.creditProfile,
           body.requestedLimit.amountMinor,
@@ -120,6 +129,24 @@ export class CreditService {
     // Another caller's application is as absent as one that does not exist.
     if (!row || !this.mayRead(principal, row)) throw new DomainError('not-found', `No credit application ${id}`);
     return applicationView(row);
+  }
+
+  /** The applicant's identity, decrypted, for a reader of every application; null fields once it was erased. */
+  async applicant(principal: Principal, id: string): Promise<StoredApplicant & { erasedAt: string | null } | { erasedAt: string }> {
+    if (!can(principal.role, 'credit:read-all')) throw new DomainError('forbidden', 'Reading an applicant’s identity needs credit:read-all');
+    const row = await withTenant(this.deps.db, principal.tenantId, async (tx) =>
+      (
+        await tx.query<ApplicantColumns>(
+          `SELECT applicant, applicant_given_name, applicant_family_name, applicant_date_of_birth, applicant_address, applicant_country,
+                  national_id_hash, pii_erased_at
+             FROM credit_applications WHERE id = $1`,
+          [id],
+        )
+      ).rows[0],
+    );
+    if (!row) throw new DomainError('not-found', `No credit application ${id}`);
+    const applicant = readApplicant(piiKeys(this.deps.config), principal.tenantId, id, row);
+    return applicant ? { ...applicant, erasedAt: null } : { erasedAt: row.pii_erased_at!.toISOString() };
   }
 
   async list(principal: Principal, q: { status?: string; limit: number; cursor?: string }) {

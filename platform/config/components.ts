@@ -53,6 +53,8 @@ export const COMPONENT_SECRETS = {
   consumers: ['DATABASE_URL', 'MONGO_URL', ...KAFKA],
   /** The setup job: migrations as the schema owner, the Temporal namespace, Kafka topics. */
   setup: ['DATABASE_MIGRATION_URL', 'TEMPORAL_API_KEY', ...KAFKA],
+  /** `pii:erase` (GDPR erasure, retention, encrypting older plaintext): the app role, and the key to encrypt with. */
+  'pii-erase': ['DATABASE_URL', 'PII_ENCRYPTION_KEYS'],
 } as const satisfies Record<string, readonly SecretVariable[]>;
 
 export type Component = keyof typeof COMPONENT_SECRETS;

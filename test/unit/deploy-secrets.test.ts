@@ -36,6 +36,7 @@ function componentOf(c: Container): Component {
   if (cmd.includes('dist/workers/relay.js')) return 'relay';
   if (cmd.includes('dist/workers/consumers.js')) return 'consumers';
   if (cmd.includes('dist/scripts/migrate.js')) return 'setup';
+  if (cmd.includes('dist/scripts/pii-erase.js')) return 'pii-erase';
   throw new Error(`container ${c.name} runs an entry point this test does not know: ${cmd}`);
 }
 

@@ -10,7 +10,8 @@ import { createCreditActivities, CreditScorer, defaultModelPath, type CreditActi
 import { normalizedNationalId, type Applicant } from '../../../core/credit/applicant';
 import { featureVector, type CreditProfile } from '../../../core/credit/features';
 import { createPool, withTenant, type Pool } from '../../../platform/db/pool';
-import { piiHash } from '../../../platform/pii';
+import { encryptApplicant } from '../../../modules/credit';
+import { piiHash, piiKeys } from '../../../platform/pii';
 import { createDataConverter } from '../../../platform/temporal/client';
 import { Decision, ModelVersion, Status } from '../../../temporal-config/search-attributes';
 import {
@@ -85,13 +86,17 @@ export async function submit(opts: { applicant?: Applicant; profile?: CreditProf
   const id = randomUUID();
   const a = opts.applicant ?? applicant();
   const requestedLimitMinor = opts.requestedLimitMinor ?? 5_000_000;
+  // As the API writes it: the identity encrypted, the national id as its keyed hash only.
+  const enc = encryptApplicant(piiKeys(cfg), tenantId, id, a);
   await withTenant(db, tenantId, (tx) =>
     tx.query(
-      `INSERT INTO credit_applications (id, tenant_id, idempotency_key, request_hash, submitted_by, applicant, national_id_hash, credit_profile,
+      `INSERT INTO credit_applications (id, tenant_id, idempotency_key, request_hash, submitted_by, applicant_given_name, applicant_family_name,
+                                        applicant_date_of_birth, applicant_address, applicant_country, national_id_hash, credit_profile,
                                         requested_limit_minor, currency, created_at)
-       VALUES ($1, $2, $3, '\\x00', $4, $5, $6, $7, $8, 'TWD', coalesce($9::timestamptz, now()))`,
-      [id, tenantId, `key-${id}`, `user:${randomUUID()}`, a, piiHash(cfg.PII_HASH_KEY, normalizedNationalId(a.country, a.nationalId)), opts.profile ?? RISKY, requestedLimitMinor,
-        opts.submittedAt ?? null],
+       VALUES ($1, $2, $3, '\\x00', $4, $5, $6, $7, $8, $9, $10, $11, $12, 'TWD', coalesce($13::timestamptz, now()))`,
+      [id, tenantId, `key-${id}`, `user:${randomUUID()}`, enc.applicant_given_name, enc.applicant_family_name, enc.applicant_date_of_birth,
+        enc.applicant_address, enc.applicant_country, piiHash(cfg.PII_HASH_KEY, normalizedNationalId(a.country, a.nationalId)), opts.profile ?? RISKY,
+        requestedLimitMinor, opts.submittedAt ?? null],
     ),
   );
   return { id, requestedLimitMinor };
@@ -100,7 +105,7 @@ export async function submit(opts: { applicant?: Applicant; profile?: CreditProf
 /** A worker with the real activities; `wrap` may put a gate in front of one of them (the real one still runs). */
 export async function withWorker<T>(fn: (taskQueue: string) => Promise<T>, wrap: (real: CreditActivities) => Partial<CreditActivities> = () => ({})): Promise<T> {
   const taskQueue = `${cfg.TEMPORAL_TASK_QUEUE_PREFIX}credit-${randomUUID()}`;
-  const real = createCreditActivities({ db, scorer });
+  const real = createCreditActivities({ db, scorer, pii: piiKeys(cfg) });
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
