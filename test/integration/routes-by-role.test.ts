@@ -37,6 +37,8 @@ const MAY_CALL: Record<string, Role[]> = {
   'POST /api/credit/applications': ['admin', 'client'],
   'GET /api/credit/applications': everyone,
   'GET /api/credit/applications/:id': everyone,
+  // The applicant's identity (decrypted): readers of every application only, never a client.
+  'GET /api/credit/applications/:id/applicant': ['admin', 'finance', 'ops', 'underwriter'],
   'POST /api/credit/applications/:id/decision': ['admin', 'underwriter'],
   'POST /api/credit/deny-list': ['admin'],
   'DELETE /api/credit/deny-list/:id': ['admin'],
