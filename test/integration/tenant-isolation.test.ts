@@ -125,6 +125,7 @@ describe("another tenant's id", () => {
     'POST /api/payments/:id/review',
     'POST /api/payments/:id/refunds',
     'GET /api/credit/applications/:id',
+    'GET /api/credit/applications/:id/applicant',
     'POST /api/credit/applications/:id/decision',
     'DELETE /api/credit/deny-list/:id',
     'POST /api/accounting/drafts/:id/approve',
@@ -183,10 +184,11 @@ describe("another tenant's id", () => {
     expect(await asSeenByB(`/api/payments/${bOwns.succeeded}`)).toEqual(before);
   });
 
-  it("cannot read, list or decide B's credit application: 404, and it stays in review", async () => {
+  it("cannot read, list or decide B's credit application, or read its applicant: 404, and it stays in review", async () => {
     const before = await asSeenByB(`/api/credit/applications/${bOwns.application}`);
     expect(before).toMatchObject({ status: 'in_review', decision: null });
     await expectNotFoundForA(api.http().get(`/api/credit/applications/${bOwns.application}`));
+    await expectNotFoundForA(api.http().get(`/api/credit/applications/${bOwns.application}/applicant`));
     const listed = await api.http().get('/api/credit/applications').set(bearer(a.admin.accessToken)).expect(200);
     expect(listed.body.data).toEqual([]);
     await expectNotFoundForA(api.http().post(`/api/credit/applications/${bOwns.application}/decision`).send({ decision: 'approve', approvedLimitMinor: 1_000_000 }));
