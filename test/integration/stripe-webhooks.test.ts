@@ -255,6 +255,31 @@ describe('POST /api/webhooks/stripe', () => {
       expect(await balance('disputes')).toBe(disputes);
       expect(await entries(paymentId)).toEqual([]);
     });
+
+    it('books a dispute whose loss arrived before its creation, once: the money is gone', async () => {
+      const disputes = await balance('disputes');
+      const { paymentId, intentId } = await payment('succeeded');
+      const dispute = await quietly(() => double.book.dispute(intentId, 800));
+      double.book.closeDispute(dispute.id as string, 'lost');
+      expect(await delivery('charge.dispute.closed', intentId)).toMatchObject({ status: 200, body: { outcome: 'dispute_closed' } });
+      expect(await double.webhooks.deliver(lastEvent('charge.dispute.created', intentId))).toMatchObject({ status: 200, body: { outcome: 'duplicate' } });
+      expect(await row(paymentId)).toMatchObject({ status: 'disputed', amount_disputed_minor: '800' });
+      expect(await disputeStatus(paymentId)).toBe('lost');
+      expect(await balance('disputes')).toBe(disputes + 800);
+      expect(await entries(paymentId)).toEqual(['standard']);
+    });
+
+    it('records a dispute closed with a status it does not know for ops, moving nothing', async () => {
+      const { paymentId, intentId, disputeId } = await disputed(800);
+      const disputes = await balance('disputes');
+      await quietly(() => double.book.closeDispute(disputeId, 'won')); // held back: sent below as Stripe might one day
+      const held = lastEvent('charge.dispute.closed', intentId);
+      const odd = { ...held, id: `evt_${randomUUID().replace(/-/g, '')}`, data: { object: { ...held.data.object, status: 'prevented' } } };
+      expect(await double.webhooks.deliver(odd)).toMatchObject({ status: 200, body: { outcome: 'needs_review' } });
+      expect(await recorded(odd.id)).toEqual([{ outcome: 'needs_review', detail: 'a dispute closed prevented', payment_id: paymentId }]);
+      expect(await row(paymentId)).toMatchObject({ status: 'disputed', amount_disputed_minor: '800' });
+      expect(await balance('disputes')).toBe(disputes);
+    });
   });
 
   it('answers an event about an intent no payment has with 200, recorded unmatched', async () => {
