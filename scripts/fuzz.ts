@@ -2,7 +2,7 @@
  * `npm run fuzz` (scripts/fuzz.sh): a property-based fuzz run of the OpenAPI document with Schemathesis, against a
  * platform this script starts on a private database, Redis prefix, task queues and Kafka topics (as the tests get):
  * the API, with rate limits set not to be reached, and the Temporal workers of every queue. It registers an
- * organisation and runs Schemathesis twice, once as its admin (an access token) and once with a `client` API key,
+ * organisation and runs Schemathesis twice, with a `client` API key of it and then as its admin (an access token),
  * each for FUZZ_SECONDS (default 150), generating requests from every operation's documented schemas (valid and
  * invalid ones) and checking each answer: no 5xx, a documented status code, a documented content type, a body that
  * matches the documented schema. Schemathesis prints each failure with a curl command that reproduces it. At the end
@@ -153,9 +153,10 @@ async function main() {
     });
     const token = (reg.tokens as { accessToken: string }).accessToken;
     const key = (await http_(`${base}/api/api-keys`, 'POST', { name: 'fuzz', role: 'client' }, token)).key as string;
-    // The admin's own session must outlive the run: logging it out would turn the rest into 401s.
-    const asAdmin = await runSchemathesis(st, 'admin-token', base, token, ['--exclude-path', '/api/auth/logout']);
+    // The key first: the admin's run may revoke it (DELETE /api/api-keys/{id} is fuzzed too). The admin's own
+    // session must outlive its run: logging it out would turn the rest into 401s.
     const asKey = await runSchemathesis(st, 'client-api-key', base, key, []);
+    const asAdmin = await runSchemathesis(st, 'admin-token', base, token, ['--exclude-path', '/api/auth/logout']);
     failed = asAdmin !== 0 || asKey !== 0;
     console.log(`\n[fuzz] schemathesis: admin token ${asAdmin === 0 ? 'no failures' : `FAILED (exit ${asAdmin})`}, client API key ${asKey === 0 ? 'no failures' : `FAILED (exit ${asKey})`}; JUnit reports in ${path.relative(process.cwd(), REPORTS)}/`);
   } finally {
