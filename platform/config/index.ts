@@ -139,6 +139,12 @@ const fields = z.object({
     /** How long POST /api/payments waits for the saga's decision before answering 202. */
     PAYMENT_SYNC_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(3000),
     /**
+     * How long a request that changes a running workflow (capture, cancel, review, a credit decision) waits for a
+     * worker to take and apply the change: 202 if a worker accepted it but it has not finished, 503 + Retry-After
+     * if no worker took it (workers down or being redeployed).
+     */
+    WORKFLOW_UPDATE_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+    /**
      * A pending payment's saga is started (by a repeated request, or the reconciler) only this long after the payment
      * was created: well inside the namespace's retention (7 days), so Temporal still remembers any saga that ran.
      */
@@ -348,11 +354,26 @@ function parseOrThrow<T extends z.ZodType>(s: T, env: NodeJS.ProcessEnv, held: R
         message: i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message,
       })),
     );
-  } else if (present.NODE_ENV === 'production') {
-    problems.push(...productionProblems(parsed.data as Partial<Fields>, env, held));
+  }
+  if (present.NODE_ENV === 'production') {
+    // Everything at once: with some variables invalid, the others are still checked (each parsed on its own).
+    const values = parsed.success ? (parsed.data as Partial<Fields>) : parseEach(present, held);
+    const named = new Set(problems.map((p) => p.variable));
+    problems.push(...productionProblems(values, env, held).filter((p) => !named.has(p.variable)));
   }
   if (problems.length) throw new ConfigError(problems);
   return (parsed as { data: z.output<T> }).data;
+}
+
+/** The held variables that parse on their own (for the production check of a configuration with errors). */
+function parseEach(present: Record<string, string | undefined>, held: ReadonlySet<string>): Partial<Fields> {
+  const out: Record<string, unknown> = {};
+  for (const k of ALL_FIELDS) {
+    if (!held.has(k)) continue;
+    const r = fields.shape[k].safeParse(present[k]);
+    if (r.success) out[k] = r.data;
+  }
+  return out as Partial<Fields>;
 }
 
 export interface ConfigProblem {

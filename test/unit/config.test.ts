@@ -225,6 +225,10 @@ describe('production refuses default secrets (every process, one check at start-
     }
   });
 
+  it('lists the production problems together with invalid variables', () => {
+    expect(problemsOf({ ...production, AUTH_JWT_KEYS: '', STRIPE_API_KEY: '', DATABASE_URL: '' }).sort()).toEqual(['AUTH_JWT_KEYS', 'DATABASE_URL', 'STRIPE_API_KEY']);
+  });
+
   it('allows the local defaults outside production', () => {
     expect(loadConfig(minimal).DATABASE_URL).toMatch(/finflow_app:finflow_app@127\.0\.0\.1/);
   });
