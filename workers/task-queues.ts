@@ -4,6 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { createPeriodCloseActivities } from '../activities/accounting';
 import { createCreditActivities, type CreditScorer } from '../activities/credit';
 import { createPaymentActivities, createRefundActivities, createSagaReconcilerActivities, type PaymentProvider, type RiskPolicy } from '../activities/payments';
 import { createPlatformActivities } from '../activities/platform';
@@ -35,6 +36,10 @@ export const TASK_QUEUE_DEFINITIONS: Partial<Record<TaskQueueName, TaskQueueDefi
   payments: {
     workflowsPath: require.resolve('../workflows/payments'),
     activities: (deps) => ({ ...createPaymentActivities(deps), ...createRefundActivities(deps), ...createSagaReconcilerActivities(deps) }),
+  },
+  accounting: {
+    workflowsPath: require.resolve('../workflows/accounting'),
+    activities: (deps) => createPeriodCloseActivities({ db: deps.db }),
   },
   credit: {
     workflowsPath: require.resolve('../workflows/credit'),

@@ -5,3 +5,4 @@ export * from './consolidate';
 export * from './errors';
 export * from './fx';
 export * from './statements';
+export * from './period-close';

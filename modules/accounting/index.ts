@@ -18,6 +18,10 @@ export type { RateView } from './rates';
 export type { TenantInfo } from './books';
 export type { NewAccount } from './chart';
 export type { AccountingSettings, PeriodEvent, PeriodView } from './periods';
+/** The period closes (period_closes) and the ledger reads and writes PeriodClose's activities make, in a tenant's transaction. */
+export * as periodCloses from './closes';
+export type { CloseSnapshot, CloseView } from './closes';
+export { withTenant } from './db';
 
 /** What a report reads, all from one consistent snapshot of the tenant's books. */
 export interface BooksReader {

@@ -5,3 +5,4 @@
  */
 export { bookDispute, closeDispute, DISPUTE_OUTCOMES, PaymentNotSettled, type DisputeNotice, type DisputeOutcome } from './disputes';
 export { eventSeen, paymentOfIntent, recordEvent, recordRefund, scoped, type PaymentOfIntent, type ProviderEventOutcome, type ProviderEventRecord } from './provider-events';
+export { countInFlightPayments, IN_FLIGHT_PAYMENT_STATUSES } from './in-flight';

@@ -32,6 +32,8 @@ export const EVENT_TOPICS = {
   'user.registered': 'user.events',
   'credit.scored': 'analytics.events',
   'platform.smoke.completed': 'platform.events',
+  /** Not in the seed: a period close whose sign-off is overdue (workflows/accounting/period-close.workflow.ts). */
+  'period_close.escalated': 'platform.events',
 } as const satisfies Record<string, TopicName>;
 
 export type EventType = keyof typeof EVENT_TOPICS;

@@ -1,0 +1,1 @@
+export { createPeriodCloseActivities, type PeriodCloseActivities } from './period-close.activities';
