@@ -238,6 +238,7 @@ export class IdentityService {
     return this.startSession(user);
   }
 
+  /** `expiresAt` goes to the database as the instant it names: PostgreSQL refuses offsets beyond +-15:59 that ISO 8601 allows. */
   async createApiKey(principal: Principal, input: { name: string; role: Role; expiresAt?: string }) {
     if (principal.kind !== 'user') throw new DomainError('forbidden', 'API keys are created by people, not by other keys');
     const key = generateApiKey(this.deps.config.AUTH_API_KEY_PEPPER);
@@ -246,7 +247,7 @@ export class IdentityService {
       tx.query<{ created_at: Date; expires_at: Date | null }>(
         `INSERT INTO api_keys (id, tenant_id, key_id, secret_hash, name, role, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          RETURNING created_at, expires_at`,
-        [id, principal.tenantId, key.keyId, key.secretHash, input.name, input.role, principal.userId, input.expiresAt ?? null],
+        [id, principal.tenantId, key.keyId, key.secretHash, input.name, input.role, principal.userId, input.expiresAt ? new Date(input.expiresAt) : null],
       ),
     );
     const row = rows[0]!;
