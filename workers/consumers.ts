@@ -4,8 +4,10 @@ import { loadComponentConfigOrExit } from '../platform/config';
 import { createPool } from '../platform/db/pool';
 import { createKafka } from '../platform/events/kafka';
 import { startHealthServer } from '../platform/health/server';
+import { createTemporalClient } from '../platform/temporal/client';
 import { createLogger } from '../platform/logger';
 import { CONSUMER_GROUPS, startConsumerGroups } from './consumers/groups';
+import { periodCloseScheduler } from './period-close-schedule';
 
 async function main() {
   const cfg = loadComponentConfigOrExit('consumers');
@@ -13,7 +15,14 @@ async function main() {
   const db = createPool(cfg.DATABASE_URL, 4);
   const mongo = await new MongoClient(cfg.MONGO_URL).connect();
   const kafka = createKafka(cfg);
-  const consumers = await startConsumerGroups({ kafka, log, db, analytics: mongo.db(cfg.MONGO_DATABASE), config: cfg });
+  const consumers = await startConsumerGroups({
+    kafka,
+    log,
+    db,
+    analytics: mongo.db(cfg.MONGO_DATABASE),
+    closeSchedules: periodCloseScheduler(createTemporalClient(cfg), cfg),
+    config: cfg,
+  });
   log.info({ groups: CONSUMER_GROUPS }, 'consumers running');
   // kafkajs restarts a consumer after a retriable crash by itself; after any other crash (a handler defect it deems
   // non-retriable) the group would sit idle in a live process. Exit instead, so the supervisor restarts it and the

@@ -49,8 +49,8 @@ export const COMPONENT_SECRETS = {
   worker: ['DATABASE_URL', 'TEMPORAL_API_KEY', 'PAYLOAD_ENCRYPTION_KEYS', 'PII_ENCRYPTION_KEYS', 'STRIPE_API_KEY'],
   /** Outbox relay: its own role (the outbox only) and the brokers. */
   relay: ['DATABASE_RELAY_URL', ...KAFKA],
-  /** Kafka consumers: the app role, analytics (Mongo), the brokers. */
-  consumers: ['DATABASE_URL', 'MONGO_URL', ...KAFKA],
+  /** Kafka consumers: the app role, analytics (Mongo), the brokers; Temporal and payloads for each new tenant's close schedule. */
+  consumers: ['DATABASE_URL', 'MONGO_URL', ...KAFKA, 'TEMPORAL_API_KEY', 'PAYLOAD_ENCRYPTION_KEYS'],
   /** The setup job: migrations as the schema owner, the Temporal namespace, Kafka topics. */
   setup: ['DATABASE_MIGRATION_URL', 'TEMPORAL_API_KEY', ...KAFKA],
   /** `pii:erase` (GDPR erasure, retention, encrypting older plaintext): the app role, and the key to encrypt with. */

@@ -9,6 +9,7 @@ import type { Config } from '../../platform/config';
 import { startConsumer } from '../../platform/events/consumer';
 import type { Logger } from '../../platform/logger';
 import { complianceRecorder } from './compliance';
+import type { CloseScheduler } from '../period-close-schedule';
 import { tenantProvisioner } from './tenant-provisioner';
 
 export const CONSUMER_GROUPS = ['finflow-tenant-provisioner', 'finflow-compliance'] as const;
@@ -18,10 +19,12 @@ export async function startConsumerGroups(deps: {
   log: Logger;
   db: Pool;
   analytics: Db;
+  /** Each new tenant's monthly PeriodClose schedule (the consumers process wires a Temporal client). */
+  closeSchedules?: CloseScheduler;
   config: Pick<Config, 'KAFKA_TOPIC_PREFIX' | 'COMPLIANCE_FAILURE_THRESHOLD' | 'COMPLIANCE_WINDOW_HOURS'>;
 }) {
   const { kafka, log, db, config: cfg } = deps;
-  const provision = tenantProvisioner({ db, analytics: deps.analytics });
+  const provision = tenantProvisioner({ db, analytics: deps.analytics, closeSchedules: deps.closeSchedules });
   const recordFailure = complianceRecorder({ db, failureThreshold: cfg.COMPLIANCE_FAILURE_THRESHOLD, windowHours: cfg.COMPLIANCE_WINDOW_HOURS });
   return [
     await startConsumer({

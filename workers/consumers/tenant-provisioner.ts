@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { withTenant } from '../../platform/db/pool';
 import type { CloudEvent } from '../../platform/events/cloudevent';
 import { parseData, PoisonMessage } from '../../platform/events/consumer';
+import type { CloseScheduler } from '../period-close-schedule';
 
 export const TENANT_PROVISIONER = 'tenant-provisioner';
 
@@ -28,7 +29,8 @@ const userRegistered = z.object({
   defaultCurrency: z.string().regex(/^[A-Z]{3}$/),
 }) satisfies z.ZodType<UserRegistered>;
 
-export function tenantProvisioner(deps: { db: Pool; analytics: Db }) {
+/** `closeSchedules`: the tenant's monthly PeriodClose schedule, ensured on every delivery (idempotent). */
+export function tenantProvisioner(deps: { db: Pool; analytics: Db; closeSchedules?: CloseScheduler }) {
   return async function provisionTenant(event: CloudEvent): Promise<'provisioned' | 'duplicate' | 'ignored'> {
     if (event.type !== 'user.registered') return 'ignored';
     const data = parseData(event, userRegistered);
@@ -41,15 +43,20 @@ export function tenantProvisioner(deps: { db: Pool; analytics: Db }) {
       { $setOnInsert: { slug: data.tenantSlug, defaultCurrency: data.defaultCurrency, createdAt: new Date(event.time) } },
       { upsert: true },
     );
-    return withTenant(deps.db, data.tenantId, async (tx) => {
+    const { outcome, timeZone } = await withTenant(deps.db, data.tenantId, async (tx) => {
+      const { rows } = await tx.query<{ time_zone: string }>('SELECT time_zone FROM tenants WHERE id = $1', [data.tenantId]);
+      const zone = rows[0]?.time_zone ?? 'UTC';
       const first = await tx.query('INSERT INTO processed_events (consumer, event_id, tenant_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
         TENANT_PROVISIONER,
         event.id,
         data.tenantId,
       ]);
-      if (first.rowCount === 0) return 'duplicate';
+      if (first.rowCount === 0) return { outcome: 'duplicate' as const, timeZone: zone };
       await tx.query('UPDATE tenants SET provisioned_at = now() WHERE id = $1 AND provisioned_at IS NULL', [data.tenantId]);
-      return 'provisioned';
+      return { outcome: 'provisioned' as const, timeZone: zone };
     });
+    // After the commit and on a redelivery too: a schedule that failed to be made is made by the retry.
+    await deps.closeSchedules?.ensure(data.tenantId, timeZone);
+    return outcome;
   };
 }
