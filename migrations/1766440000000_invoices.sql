@@ -106,11 +106,13 @@ END $$;
 REVOKE ALL ON FUNCTION invoice_issue(uuid, date, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION invoice_issue(uuid, date, date) TO finflow_app;
 
--- Money received against an invoice, once per payment id (a retried step finds its row).
+-- Money received against an invoice, once per payment key (a retried step finds its row; the id is derived from
+-- the invoice and the key).
 CREATE TABLE invoice_payments (
   id              uuid PRIMARY KEY,
   tenant_id       uuid NOT NULL,
   invoice_id      uuid NOT NULL,
+  payment_key     text NOT NULL CHECK (payment_key ~ '^[A-Za-z0-9._:-]{1,64}$'),
   amount_minor    bigint NOT NULL CHECK (amount_minor > 0),
   method          text NOT NULL CHECK (method IN ('bank_transfer', 'cash', 'card', 'customer_credit')),
   reference       text CHECK (reference ~ '^[A-Za-z0-9._:-]{1,64}$'),
@@ -118,7 +120,8 @@ CREATE TABLE invoice_payments (
   ledger_entry_id uuid,
   recorded_by     text CHECK (length(recorded_by) <= 100),
   created_at      timestamptz NOT NULL DEFAULT now(),
-  FOREIGN KEY (tenant_id, invoice_id) REFERENCES invoices (tenant_id, id)
+  FOREIGN KEY (tenant_id, invoice_id) REFERENCES invoices (tenant_id, id),
+  UNIQUE (invoice_id, payment_key)
 );
 CREATE INDEX invoice_payments_invoice ON invoice_payments (tenant_id, invoice_id);
 ALTER TABLE invoice_payments ENABLE ROW LEVEL SECURITY;
@@ -130,6 +133,7 @@ CREATE TABLE invoice_credit_notes (
   id                  uuid PRIMARY KEY,
   tenant_id           uuid NOT NULL,
   invoice_id          uuid NOT NULL,
+  credit_note_key     text NOT NULL CHECK (credit_note_key ~ '^[A-Za-z0-9._:-]{1,64}$'),
   amount_minor        bigint NOT NULL CHECK (amount_minor > 0),
   net_minor           bigint NOT NULL CHECK (net_minor >= 0),
   tax_minor           bigint NOT NULL CHECK (tax_minor >= 0),
@@ -140,7 +144,8 @@ CREATE TABLE invoice_credit_notes (
   created_by          text CHECK (length(created_by) <= 100),
   created_at          timestamptz NOT NULL DEFAULT now(),
   CHECK (net_minor + tax_minor = amount_minor AND against_outstanding_minor + to_customer_credit_minor = amount_minor),
-  FOREIGN KEY (tenant_id, invoice_id) REFERENCES invoices (tenant_id, id)
+  FOREIGN KEY (tenant_id, invoice_id) REFERENCES invoices (tenant_id, id),
+  UNIQUE (invoice_id, credit_note_key)
 );
 ALTER TABLE invoice_credit_notes ENABLE ROW LEVEL SECURITY;
 ALTER TABLE invoice_credit_notes FORCE ROW LEVEL SECURITY;

@@ -14,5 +14,9 @@ export const AmountMinor = defineSearchAttributeKey('AmountMinor', SearchAttribu
 export const Currency = defineSearchAttributeKey('Currency', SearchAttributeType.KEYWORD);
 export const Decision = defineSearchAttributeKey('Decision', SearchAttributeType.KEYWORD);
 export const ModelVersion = defineSearchAttributeKey('ModelVersion', SearchAttributeType.KEYWORD);
+/** An invoice's amount still owed, in minor units of its Currency. */
+export const AmountOutstanding = defineSearchAttributeKey('AmountOutstanding', SearchAttributeType.INT);
+/** An invoice's due date (midnight UTC). */
+export const DueDate = defineSearchAttributeKey('DueDate', SearchAttributeType.DATETIME);
 
-export const ALL_SEARCH_ATTRIBUTES = [TenantId, CustomerId, Status, AmountMinor, Currency, Decision, ModelVersion];
+export const ALL_SEARCH_ATTRIBUTES = [TenantId, CustomerId, Status, AmountMinor, Currency, Decision, ModelVersion, AmountOutstanding, DueDate];

@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createPeriodCloseActivities } from '../activities/accounting';
 import { createCreditActivities, type CreditScorer } from '../activities/credit';
+import { createInvoiceActivities } from '../activities/invoices';
 import { createPaymentActivities, createRefundActivities, createSagaReconcilerActivities, type PaymentProvider, type RiskPolicy } from '../activities/payments';
 import { createPlatformActivities } from '../activities/platform';
 import type { PiiKeys } from '../platform/pii';
@@ -47,5 +48,10 @@ export const TASK_QUEUE_DEFINITIONS: Partial<Record<TaskQueueName, TaskQueueDefi
       if (!deps.scorer || !deps.pii) throw new Error('the credit task queue needs the credit model and PII keys: build deps with workerDeps()');
       return createCreditActivities({ db: deps.db, scorer: deps.scorer, pii: deps.pii });
     },
+  },
+  // InvoiceLifecycle: long-lived entities on durable timers, scaled apart from the sagas.
+  invoices: {
+    workflowsPath: require.resolve('../workflows/invoices'),
+    activities: (deps) => createInvoiceActivities({ db: deps.db }),
   },
 };

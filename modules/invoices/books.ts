@@ -14,6 +14,8 @@ import { renderInvoiceHtml } from './document';
 import { invoiceNumber, invoiceRow, invoiceView, linesOf, type InvoicePaymentMethod, type InvoiceRow, type InvoiceStatus } from './rows';
 
 export const entryIdFor = (invoiceId: string, step: string) => deterministicUuid('invoice', invoiceId, step);
+/** Row ids of a payment, credit note or credit movement: from the invoice and the caller's key. */
+const rowIdFor = (invoiceId: string, kind: string, key: string) => deterministicUuid('invoice-row', invoiceId, kind, key);
 
 async function emit(tx: PoolClient, inv: InvoiceRow, type: EventType, occurrence: string | number, extra: Record<string, unknown> = {}) {
   // Ids, states and amounts only: the customer is an opaque id.
@@ -78,9 +80,9 @@ export async function recordPayment(
   const debit = CASH_ACCOUNT[p.method];
   const entryId = debit ? entryIdFor(row.id, `payment:${p.paymentId}`) : null;
   const inserted = await tx.query(
-    `INSERT INTO invoice_payments (id, tenant_id, invoice_id, amount_minor, method, reference, received_on, ledger_entry_id, recorded_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
-    [p.paymentId, row.tenant_id, row.id, p.amountMinor, p.method, p.reference ?? null, p.receivedOn, entryId, p.recordedBy ?? null],
+    `INSERT INTO invoice_payments (id, tenant_id, invoice_id, amount_minor, method, reference, received_on, ledger_entry_id, recorded_by, payment_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+    [rowIdFor(row.id, 'payment', p.paymentId), row.tenant_id, row.id, p.amountMinor, p.method, p.reference ?? null, p.receivedOn, entryId, p.recordedBy ?? null, p.paymentId],
   );
   if (inserted.rowCount === 0) return 'already-recorded';
   if (debit && entryId) {
@@ -118,9 +120,9 @@ export async function creditInvoice(
   const entryId = entryIdFor(row.id, `credit-note:${c.creditNoteId}`);
   const s = c.split;
   const inserted = await tx.query(
-    `INSERT INTO invoice_credit_notes (id, tenant_id, invoice_id, amount_minor, net_minor, tax_minor, against_outstanding_minor, to_customer_credit_minor, reason, ledger_entry_id, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
-    [c.creditNoteId, row.tenant_id, row.id, c.amountMinor, s.netMinor, s.taxMinor, s.againstOutstandingMinor, s.toCustomerCreditMinor, c.reason ?? null, entryId, c.createdBy ?? null],
+    `INSERT INTO invoice_credit_notes (id, tenant_id, invoice_id, amount_minor, net_minor, tax_minor, against_outstanding_minor, to_customer_credit_minor, reason, ledger_entry_id, created_by, credit_note_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
+    [rowIdFor(row.id, 'credit-note', c.creditNoteId), row.tenant_id, row.id, c.amountMinor, s.netMinor, s.taxMinor, s.againstOutstandingMinor, s.toCustomerCreditMinor, c.reason ?? null, entryId, c.createdBy ?? null, c.creditNoteId],
   );
   if (inserted.rowCount === 0) return 'already-credited';
   const postings: PostingInput[] = [];
@@ -141,7 +143,7 @@ export async function creditInvoice(
       [row.tenant_id, row.customer_id, row.currency, s.toCustomerCreditMinor],
     );
     await tx.query("INSERT INTO customer_credit_movements (id, tenant_id, customer_id, currency, amount_minor, kind, invoice_id) VALUES ($1, $2, $3, $4, $5, 'credit_note', $6)", [
-      c.creditNoteId, row.tenant_id, row.customer_id, row.currency, s.toCustomerCreditMinor, row.id,
+      rowIdFor(row.id, 'credit-note', c.creditNoteId), row.tenant_id, row.customer_id, row.currency, s.toCustomerCreditMinor, row.id,
     ]);
   }
   await emit(tx, row, 'invoice.credited', c.creditNoteId, { creditNoteId: c.creditNoteId, amountMinor: c.amountMinor, netMinor: s.netMinor, taxMinor: s.taxMinor, toCustomerCreditMinor: s.toCustomerCreditMinor });
@@ -167,14 +169,14 @@ export async function applyCustomerCredit(
   a: { invoiceId: string; applicationId: string; maxMinor: number; receivedOn: string; effectiveAt: string; statusWhenPaid: InvoiceStatus; statusOtherwise: InvoiceStatus; recordedBy?: string },
 ): Promise<number> {
   const row = await mustGet(tx, a.invoiceId);
-  const prior = await tx.query<{ amount_minor: string }>('SELECT amount_minor FROM invoice_payments WHERE id = $1', [a.applicationId]);
+  const prior = await tx.query<{ amount_minor: string }>('SELECT amount_minor FROM invoice_payments WHERE id = $1', [rowIdFor(row.id, 'payment', a.applicationId)]);
   if (prior.rows[0]) return Number(prior.rows[0].amount_minor);
   const balance = await customerCredit(tx, row.customer_id, row.currency, true);
   const applied = Math.min(balance, a.maxMinor, Number(row.outstanding_minor));
   if (applied <= 0) return 0;
   await tx.query('UPDATE customer_credit_balances SET balance_minor = balance_minor - $3 WHERE customer_id = $1 AND currency = $2', [row.customer_id, row.currency, applied]);
   await tx.query("INSERT INTO customer_credit_movements (id, tenant_id, customer_id, currency, amount_minor, kind, invoice_id) VALUES ($1, $2, $3, $4, $5, 'applied', $6)", [
-    a.applicationId, row.tenant_id, row.customer_id, row.currency, -applied, row.id,
+    rowIdFor(row.id, 'credit-applied', a.applicationId), row.tenant_id, row.customer_id, row.currency, -applied, row.id,
   ]);
   await recordPayment(tx, {
     invoiceId: row.id,

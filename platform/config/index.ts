@@ -114,7 +114,7 @@ const fields = z.object({
     TEMPORAL_TASK_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'only [A-Za-z0-9._-]').default(''),
 
     /** Which task queues this worker process serves (all by default; production runs one deployment per queue). */
-    WORKER_TASK_QUEUES: csv.pipe(z.array(z.enum(['platform', 'payments', 'credit', 'accounting']))).default(['platform', 'payments', 'credit', 'accounting']),
+    WORKER_TASK_QUEUES: csv.pipe(z.array(z.enum(['platform', 'payments', 'credit', 'accounting', 'invoices']))).default(['platform', 'payments', 'credit', 'accounting', 'invoices']),
     /**
      * The build this worker runs, stamped on every workflow task it completes (README: Shipping a workflow change).
      * Default: the package version and the commit of a git checkout (`0.1.0+1d5b836a1b2c`), else `0.1.0+unknown`.

@@ -77,6 +77,7 @@ export const TASK_QUEUES = {
   payments: 'payments',
   accounting: 'accounting',
   credit: 'credit',
+  invoices: 'invoices',
 } as const;
 
 export type TaskQueueName = keyof typeof TASK_QUEUES;

@@ -1,0 +1,1 @@
+export { createInvoiceActivities, type InvoiceActivities, type InvoiceActivityDeps } from './invoice.activities';
