@@ -172,6 +172,8 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { title: stri
     for (const [status, description] of Object.entries(errors)) {
       responses[status] ??= { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
     }
+    // Rules between query parameters (api/schemas.ts documentedRules) bind the whole query: said on the operation.
+    const queryRules = spec.query ? ((jsonSchema(spec.query)['x-rules'] as string[] | undefined) ?? []) : [];
     paths[path] ??= {};
     paths[path]![spec.method] = {
       summary: spec.summary,
@@ -183,6 +185,7 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { title: stri
           ? { 'x-platform-operator': true }
           : { 'x-permission': spec.access.permission, ...(spec.access.operators ? { 'x-platform-operator': true } : {}) }),
       parameters: parameters(spec),
+      ...(queryRules.length ? { 'x-rules': queryRules } : {}),
       ...(spec.body
         ? {
             requestBody: {

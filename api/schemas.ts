@@ -27,6 +27,14 @@ export function freeText(max: number, opts: { min?: number } = {}) {
     .meta({ not: { pattern: CARD_NUMBER_CANDIDATE }, description: `Free text; ${CARD_NUMBER_MESSAGE}: no run of 13 or more digits` });
 }
 
+/**
+ * Rules a JSON Schema cannot state (relative to today, or between fields), as the document says them: `x-rules` on the
+ * schema they bind, each the text of the refusal (a refusal may add details after a colon). Written last on a schema
+ * (zod keeps metadata on one instance only); the property test in test/integration/openapi.test.ts holds that a
+ * request the document calls valid is refused, before its handler, only by one of these.
+ */
+export const documentedRules = (...rules: string[]) => ({ 'x-rules': rules });
+
 const knownTimeZone = (tz: string) => {
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });

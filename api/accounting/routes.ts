@@ -135,7 +135,8 @@ export function accountingRoutes(accounting: AccountingService): AnyRoute[] {
       body: z
         .object({ timeZone: timeZone.optional(), reportingCurrency: currency.optional() })
         .strict()
-        .refine((b) => b.timeZone !== undefined || b.reportingCurrency !== undefined, 'name timeZone, reportingCurrency or both'),
+        .refine((b) => b.timeZone !== undefined || b.reportingCurrency !== undefined, 'name timeZone, reportingCurrency or both')
+        .meta({ minProperties: 1 }),
       example: { body: { timeZone: 'Europe/Berlin', reportingCurrency: 'EUR' } },
       responses: { 200: { description: 'Settings', schema: settingsSchema } },
       async handler(ctx, { body, principal }) {

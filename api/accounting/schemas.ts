@@ -2,20 +2,32 @@
 import { z } from 'zod';
 import { ACCOUNT_TYPES, RATE_PATTERN, SUBTYPES, isIsoDate, isValidRate, subtypeFits } from '../../core/accounting';
 import { CURRENCIES, MAX_AMOUNT_MINOR } from '../../core/money';
-import { freeText } from '../schemas';
+import { documentedRules, freeText } from '../schemas';
 
-export const isoDate = z.string().refine(isIsoDate, 'a calendar date, YYYY-MM-DD (from 1900 on)');
+const CALENDAR_DATE = 'a calendar date, YYYY-MM-DD (from 1900 on)';
+/**
+ * A calendar date from 1900 on (isIsoDate) as one pattern, leap years included, so the document states exactly what
+ * is taken (checked equal to isIsoDate for every YYYY-MM-DD of years 1800-9999).
+ */
+const CALENDAR_DATE_PATTERN =
+  /^(?:(?:19|[2-9][0-9])[0-9]{2}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:(?:19|[2-9][0-9])(?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[3579][26])00)-02-29)$/;
+export const isoDate = z
+  .string()
+  .regex(CALENDAR_DATE_PATTERN, { message: CALENDAR_DATE, abort: true })
+  .refine(isIsoDate, CALENDAR_DATE)
+  .meta({ format: 'date' });
 export const currency = z.enum(CURRENCIES, { error: 'an ISO 4217 currency code FinFlow knows, such as EUR' });
 const format = z.enum(['json', 'html']).optional().describe('html: a printable page (also chosen by Accept: text/html)');
 const reportingCurrency = currency
   .optional()
   .describe("Consolidate in this currency (default: the tenant's reporting currency; none set and none given: no consolidation)");
 const fromBeforeTo = <T extends { from: string; to: string }>(q: T) => q.from <= q.to;
-const rangeProblem = { path: ['from'], message: 'from must not be after to' };
+const RANGE_RULE = 'from must not be after to';
+const rangeProblem = { path: ['from'], message: RANGE_RULE };
 
 export const asOfQuery = z.object({ asOf: isoDate, reportingCurrency, format }).strict();
-export const rangeQuery = z.object({ from: isoDate, to: isoDate, reportingCurrency, format }).strict().refine(fromBeforeTo, rangeProblem);
-export const ledgerQuery = z.object({ from: isoDate, to: isoDate, format }).strict().refine(fromBeforeTo, rangeProblem);
+export const rangeQuery = z.object({ from: isoDate, to: isoDate, reportingCurrency, format }).strict().refine(fromBeforeTo, rangeProblem).meta(documentedRules(RANGE_RULE));
+export const ledgerQuery = z.object({ from: isoDate, to: isoDate, format }).strict().refine(fromBeforeTo, rangeProblem).meta(documentedRules(RANGE_RULE));
 export const journalQuery = z
   .object({
     from: isoDate,
@@ -25,13 +37,16 @@ export const journalQuery = z
     format,
   })
   .strict()
-  .refine(fromBeforeTo, rangeProblem);
-export const journalCsvQuery = z.object({ from: isoDate, to: isoDate }).strict().refine(fromBeforeTo, rangeProblem);
+  .refine(fromBeforeTo, rangeProblem)
+  .meta(documentedRules(RANGE_RULE));
+export const journalCsvQuery = z.object({ from: isoDate, to: isoDate }).strict().refine(fromBeforeTo, rangeProblem).meta(documentedRules(RANGE_RULE));
 export const idParams = z.object({ id: z.string().uuid() }).strict();
 
 const tenantCode = z.string().regex(/^[0-9]{4}-[A-Za-z0-9]{1,32}$/, 'four digits, a dash and 1 to 32 letters or digits, e.g. 6100-TRAVEL');
 const anyCode = z.string().regex(/^[0-9]{4}(-[A-Za-z0-9]{1,32})?$/, 'an account code, e.g. 1000 or 6100-TRAVEL');
 
+const SUBTYPE_RULE = 'not a subtype of that type (asset: current_asset, non_current_asset, contra_asset; ...)';
+const CASH_RULE = 'only a current asset can be a cash account';
 export const createAccountBody = z
   .object({
     code: tenantCode,
@@ -41,9 +56,12 @@ export const createAccountBody = z
     isCash: z.boolean().default(false),
   })
   .strict()
-  .refine((a) => subtypeFits(a.type, a.subtype), { path: ['subtype'], message: 'not a subtype of that type (asset: current_asset, non_current_asset, contra_asset; ...)' })
-  .refine((a) => !a.isCash || a.subtype === 'current_asset', { path: ['isCash'], message: 'only a current asset can be a cash account' });
+  .refine((a) => subtypeFits(a.type, a.subtype), { path: ['subtype'], message: SUBTYPE_RULE })
+  .refine((a) => !a.isCash || a.subtype === 'current_asset', { path: ['isCash'], message: CASH_RULE })
+  .meta(documentedRules(SUBTYPE_RULE, CASH_RULE));
 
+const ACCOUNT_RULE = 'name the account by accountId or by accountCode (one of them)';
+const BALANCE_RULE = 'the postings must balance in each currency';
 const draftPosting = z
   .object({
     accountId: z.string().uuid().optional(),
@@ -55,10 +73,11 @@ const draftPosting = z
       .min(-MAX_AMOUNT_MINOR)
       .max(MAX_AMOUNT_MINOR)
       .refine((n) => n !== 0, 'a posting is never zero')
-      .describe('debit positive, credit negative'),
+      .meta({ not: { const: 0 }, description: 'debit positive, credit negative; never zero' }),
   })
   .strict()
-  .refine((p) => (p.accountId === undefined) !== (p.accountCode === undefined), { message: 'name the account by accountId or by accountCode (one of them)' });
+  .refine((p) => (p.accountId === undefined) !== (p.accountCode === undefined), { message: ACCOUNT_RULE })
+  .meta(documentedRules(ACCOUNT_RULE));
 
 export const createDraftBody = z
   .object({
@@ -71,21 +90,30 @@ export const createDraftBody = z
   .superRefine((d, ctx) => {
     const totals = new Map<string, bigint>();
     for (const p of d.postings) totals.set(p.currency, (totals.get(p.currency) ?? 0n) + BigInt(p.amountMinor));
-    for (const [c, t] of totals) if (t !== 0n) ctx.addIssue({ code: 'custom', path: ['postings'], message: `does not balance in ${c}: debits minus credits = ${t}` });
-  });
+    for (const [c, t] of totals) if (t !== 0n) ctx.addIssue({ code: 'custom', path: ['postings'], message: `${BALANCE_RULE}: in ${c} debits minus credits = ${t}` });
+  })
+  .meta(documentedRules(BALANCE_RULE));
 
 export const rejectBody = z.object({ reason: freeText(500, { min: 1 }) }).strict();
 
+const PAIR_RULE = 'base and quote must differ';
 export const rateBody = z
   .object({
     base: currency,
     quote: currency,
     date: isoDate,
-    rate: z.string().regex(RATE_PATTERN, 'a decimal string, up to 12 digits each side of the point').refine(isValidRate, 'greater than zero').describe('1 base = rate quote'),
+    rate: z
+      .string()
+      .regex(RATE_PATTERN, 'a decimal string, up to 12 digits each side of the point')
+      // isValidRate's "greater than zero" as a pattern too, so the document says it: some digit is not 0.
+      .regex(/[1-9]/, 'greater than zero')
+      .refine(isValidRate, 'greater than zero')
+      .describe('1 base = rate quote'),
     source: freeText(100, { min: 1 }).optional(),
   })
   .strict()
-  .refine((r) => r.base !== r.quote, { path: ['quote'], message: 'base and quote must differ' });
+  .refine((r) => r.base !== r.quote, { path: ['quote'], message: PAIR_RULE })
+  .meta(documentedRules(PAIR_RULE));
 
 export const importRatesBody = z
   .object({ csv: z.string().min(1).max(1_000_000).describe('RFC 4180 CSV: a header naming base,quote,date,rate (and optionally source), each once, then one rate a line. The request body limit (API_BODY_LIMIT_KB, 100 kB by default: about 3,500 lines) applies first.') })

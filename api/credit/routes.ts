@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { REPAYMENT_STATUS_MAX, REPAYMENT_STATUS_MIN, PROFILE_MONTHS, MODEL_CURRENCY } from '../../core/credit/features';
 import { CURRENCIES, MAX_AMOUNT_MINOR } from '../../core/money';
-import { freeText } from '../schemas';
+import { documentedRules, freeText, text } from '../schemas';
 import { route, type AnyRoute } from '../routing';
 import type { CreditService } from './service';
 
@@ -12,7 +12,8 @@ const PROFILE_AMOUNT_MAX = 10_000_000_000;
 const int = (what: string) => z.number({ error: `must be a number (${what})` }).int('must be a whole number');
 const months = <T extends z.ZodType>(item: T, what: string) =>
   z.array(item).length(PROFILE_MONTHS, `${what}: exactly ${PROFILE_MONTHS} months, most recent first`);
-const name = z.string().trim().min(1, 'required').max(100);
+const name = text(100, { min: 1 });
+const BIRTH_DATE_RULE = 'a date between 1900-01-01 and today';
 
 export const applicantSchema = z
   .object({
@@ -20,14 +21,15 @@ export const applicantSchema = z
     familyName: name,
     dateOfBirth: z.iso
       .date('an ISO date, YYYY-MM-DD')
-      .refine((d) => d >= '1900-01-01' && d <= new Date().toISOString().slice(0, 10), 'a date between 1900-01-01 and today'),
+      .refine((d) => d >= '1900-01-01' && d <= new Date().toISOString().slice(0, 10), BIRTH_DATE_RULE)
+      .meta(documentedRules(BIRTH_DATE_RULE)),
     nationalId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 .-]{3,31}$/, '4 to 32 letters, digits, spaces, dots or dashes'),
     country: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code'),
     address: z
       .object({
-        line1: z.string().trim().min(1, 'required').max(200),
-        line2: z.string().trim().max(200).optional(),
-        city: z.string().trim().min(1, 'required').max(100),
+        line1: text(200, { min: 1 }),
+        line2: text(200).optional(),
+        city: text(100, { min: 1 }),
         postalCode: z.string().regex(/^[A-Za-z0-9 -]{2,12}$/, '2 to 12 letters, digits, spaces or dashes'),
       })
       .strict(),

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { EMAIL_SHAPE, normaliseEmail } from '../../core/identity/email';
 import { API_KEY_ROLES, ROLES } from '../../core/identity/rbac';
-import { text, timeZone } from '../schemas';
+import { documentedRules, text, timeZone } from '../schemas';
 
 /**
  * Checked after NFKC folding and trimming (core/identity/email.ts). The document states the folded shape: an address
@@ -51,6 +51,7 @@ export const createApiKeyBody = z
     expiresAt: z.iso
       .datetime({ offset: true })
       .refine((v) => Date.parse(v) > Date.now(), 'must be in the future')
+      .meta(documentedRules('must be in the future'))
       .optional(),
   })
   .strict();

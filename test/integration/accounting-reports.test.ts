@@ -249,7 +249,7 @@ describe('bad input', () => {
     const post = (url: string, body: unknown) => api.http().post(url).set(bearer(booked.tokens.finance)).send(body as object);
     const unbalanced = await post('/api/accounting/drafts', { accountingDate: '2025-02-28', description: 'x', postings: [{ accountCode: '1000', currency: 'EUR', amountMinor: 5 }, { accountCode: '4000', currency: 'EUR', amountMinor: -4 }] });
     expect(unbalanced.status).toBe(400);
-    expect(unbalanced.body.errors).toContainEqual({ path: 'body.postings', message: 'does not balance in EUR: debits minus credits = 1' });
+    expect(unbalanced.body.errors).toContainEqual({ path: 'body.postings', message: 'the postings must balance in each currency: in EUR debits minus credits = 1' });
     expect((await post('/api/accounting/accounts', { code: '6200-RENT', name: 'again', type: 'expense', subtype: 'expense' })).status).toBe(409);
     const wrong = await post('/api/accounting/accounts', { code: '6400-X', name: 'x', type: 'expense', subtype: 'current_asset' });
     expect(wrong.status).toBe(400);

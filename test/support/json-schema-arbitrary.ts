@@ -1,7 +1,7 @@
 /**
  * Values that a JSON Schema (the subset zod writes into our OpenAPI document) says are valid, as fast-check
  * arbitraries: what a fuzzer of the document would send. Lengths count code points, as JSON Schema does; a
- * `pattern` is honoured (lookaheads by filtering), as are `allOf: [{ pattern }]`, `not: { pattern }`, `enum`, `const`, `oneOf`/`anyOf`,
+ * `pattern` is honoured (lookaheads by filtering), as are `allOf: [{ pattern }]`, `not: { pattern }` (on integers `not: { const }`), `enum`, `const`, `oneOf`/`anyOf`,
  * required and optional properties, integer bounds and array sizes. A schema it does not understand throws, so
  * a test cannot pass by generating nothing.
  */
@@ -84,6 +84,11 @@ export function arbitraryFor(s: JsonSchema): fc.Arbitrary<unknown> {
     case 'boolean':
       return fc.boolean();
     case 'integer':
+      if (s.not) {
+        const { const: banned, ...rest } = s.not;
+        if (banned === undefined || Object.keys(rest).length) throw new Error('json-schema-arbitrary: only not: { const } is supported on numbers');
+        return arbitraryFor({ ...s, not: undefined }).filter((n) => n !== banned);
+      }
       return fc.integer({ min: Math.max(s.minimum ?? -(2 ** 31), Number.MIN_SAFE_INTEGER), max: Math.min(s.maximum ?? 2 ** 31, Number.MAX_SAFE_INTEGER) }).chain((n) =>
         // Bounds are where limits break: favour them.
         fc.constantFrom(n, s.minimum ?? n, s.maximum ?? n),
@@ -94,7 +99,11 @@ export function arbitraryFor(s: JsonSchema): fc.Arbitrary<unknown> {
       return stringArbitrary(s);
     case 'array':
       if (!s.items) throw new Error('json-schema-arbitrary: an array without items');
-      return fc.array(arbitraryFor(s.items), { minLength: s.minItems ?? 0, maxLength: Math.min(s.maxItems ?? 5, 5) });
+    {
+      // Up to five more than the minimum: enough to reach small limits without building huge bodies.
+      const minLength = s.minItems ?? 0;
+      return fc.array(arbitraryFor(s.items), { minLength, maxLength: Math.min(s.maxItems ?? minLength + 5, minLength + 5) });
+    }
     case 'object': {
       const props = s.properties ?? {};
       const fixed = fc.record(
