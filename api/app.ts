@@ -26,6 +26,8 @@ import { identityRoutes } from './identity/routes';
 import { IdentityService } from './identity/service';
 import { creditRoutes } from './credit/routes';
 import { CreditService } from './credit/service';
+import { invoiceRoutes } from './invoices/routes';
+import { InvoicesService } from './invoices/service';
 import { paymentRoutes } from './payments/routes';
 import { PaymentsService } from './payments/service';
 import { jsonBody } from './middleware/json-body';
@@ -85,6 +87,7 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
     ...webhookRoutes(stripeWebhooks),
     ...creditRoutes(credit),
     ...accountingRoutes(accounting),
+    ...invoiceRoutes(new InvoicesService({ db: deps.db, temporal: deps.temporal, config: deps.config })),
     ...smokeRoutes(deps),
     ...codecRoutes({ codec, db: deps.db, log: deps.log }),
   ];

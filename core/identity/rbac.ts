@@ -27,6 +27,8 @@ export const PERMISSIONS = [
   'accounting:admin', // reopen a closed period, change the books' time zone and reporting currency
   'accounting:post', // tenant accounts, manual entry drafts and their decisions (never one's own), exchange rates
   'accounting:close',
+  'invoices:read', // invoices, their documents and the receivables ageing
+  'invoices:write', // drafts, issue, payments received, credit notes, void, write-off, the dunning policy
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -34,8 +36,8 @@ const ALL: readonly Permission[] = PERMISSIONS;
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  finance: ['profile:read', 'payments:create', 'payments:read', 'payments:read-all', 'payments:refund', 'accounting:read', 'accounting:post', 'accounting:close', 'credit:read', 'credit:read-all'],
-  ops: ['profile:read', 'platform:codec', 'payments:read', 'payments:read-all', 'payments:review', 'credit:read', 'credit:read-all'],
+  finance: ['profile:read', 'invoices:read', 'invoices:write', 'payments:create', 'payments:read', 'payments:read-all', 'payments:refund', 'accounting:read', 'accounting:post', 'accounting:close', 'credit:read', 'credit:read-all'],
+  ops: ['profile:read', 'invoices:read', 'platform:codec', 'payments:read', 'payments:read-all', 'payments:review', 'credit:read', 'credit:read-all'],
   underwriter: ['profile:read', 'credit:read', 'credit:read-all', 'credit:decide'],
   client: ['profile:read', 'payments:create', 'payments:read', 'payments:refund', 'credit:apply', 'credit:read'],
 };

@@ -13,6 +13,14 @@ export interface DraftContent {
   note?: string;
 }
 
+/** The Idempotency-Key already created a draft from another request. */
+export class IdempotencyKeyReused extends Error {
+  constructor() {
+    super('This Idempotency-Key was used with a different request');
+    this.name = 'IdempotencyKeyReused';
+  }
+}
+
 export class InvoiceNotDraft extends Error {
   constructor(readonly status: string) {
     super(`the invoice is ${status}, not a draft`);
@@ -34,20 +42,22 @@ async function writeLines(tx: PoolClient, tenantId: string, invoiceId: string, l
 /** Creates the draft, or finds the one this key already created (`created` false). */
 export async function createDraft(
   tx: PoolClient,
-  d: DraftContent & { id: string; tenantId: string; idempotencyKey: string; series: string; createdBy: string },
+  d: DraftContent & { id: string; tenantId: string; idempotencyKey: string; series: string; createdBy: string; requestHash?: Buffer },
 ): Promise<{ row: InvoiceRow; created: boolean }> {
   const t = invoiceTotals(d.lines);
   const inserted = await tx.query<InvoiceRow>(
-    `INSERT INTO invoices (id, tenant_id, idempotency_key, series, customer_id, currency, terms, requested_due_date, note, subtotal_minor, tax_minor, total_minor, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING ${INVOICE_COLUMNS}`,
-    [d.id, d.tenantId, d.idempotencyKey, d.series, d.customerId, d.currency, d.terms ?? null, d.dueDate ?? null, d.note ?? null, t.subtotalMinor, t.taxMinor, t.totalMinor, d.createdBy],
+    `INSERT INTO invoices (id, tenant_id, idempotency_key, series, customer_id, currency, terms, requested_due_date, note, subtotal_minor, tax_minor, total_minor, created_by, request_hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING ${INVOICE_COLUMNS}`,
+    [d.id, d.tenantId, d.idempotencyKey, d.series, d.customerId, d.currency, d.terms ?? null, d.dueDate ?? null, d.note ?? null, t.subtotalMinor, t.taxMinor, t.totalMinor, d.createdBy, d.requestHash ?? null],
   );
   if (inserted.rows[0]) {
     await writeLines(tx, d.tenantId, d.id, d.lines);
     return { row: inserted.rows[0], created: true };
   }
-  const { rows } = await tx.query<InvoiceRow>(`SELECT ${INVOICE_COLUMNS} FROM invoices WHERE idempotency_key = $1`, [d.idempotencyKey]);
-  return { row: rows[0]!, created: false };
+  const { rows } = await tx.query<InvoiceRow & { request_hash: Buffer | null }>(`SELECT ${INVOICE_COLUMNS}, request_hash FROM invoices WHERE idempotency_key = $1`, [d.idempotencyKey]);
+  const prior = rows[0]!;
+  if (d.requestHash && prior.request_hash && !prior.request_hash.equals(d.requestHash)) throw new IdempotencyKeyReused();
+  return { row: prior, created: false };
 }
 
 /** Replaces a draft's content (the workflow's state after a validated update). */

@@ -5,6 +5,6 @@
  */
 export { applyCustomerCredit, creditInvoice, customerCredit, entryIdFor, issueInvoice, markOverdue, recordPayment, remindInvoice, voidInvoice, writeOffInvoice } from './books';
 export { renderInvoiceHtml } from './document';
-export { createDraft, InvoiceNotDraft, saveDraft, type DraftContent } from './drafts';
-export { dunningPolicy, getInvoice, invoiceDocument, listInvoices, receivablesAgeing, setDunningPolicy, type InvoiceFilter } from './reads';
+export { createDraft, IdempotencyKeyReused, InvoiceNotDraft, saveDraft, type DraftContent } from './drafts';
+export { dunningPolicy, getInvoice, invoiceDocument, listInvoices, receivablesAgeing, sellerName, setDunningPolicy, type InvoiceFilter } from './reads';
 export { INVOICE_STATUSES, invoiceNumber, OPEN_STATUSES, PAYMENT_METHODS, type InvoicePaymentMethod, type InvoiceRow, type InvoiceStatus, type InvoiceView } from './rows';

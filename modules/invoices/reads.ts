@@ -38,6 +38,12 @@ export async function listInvoices(tx: PoolClient, f: InvoiceFilter): Promise<(I
   return rows.map((r) => ({ ...r, view: invoiceView(r, lines.get(r.id) ?? []) }));
 }
 
+/** The tenant's name, for the documents' heading. */
+export async function sellerName(tx: PoolClient): Promise<string> {
+  const { rows } = await tx.query<{ name: string }>('SELECT name FROM tenants WHERE id = current_tenant_id()');
+  return rows[0]?.name ?? '';
+}
+
 /** Receivables by age on `asOf`: every open invoice's outstanding amount by days past due. */
 export async function receivablesAgeing(tx: PoolClient, asOf: string): Promise<AgeingReport> {
   const { rows } = await tx.query<{ customer_id: string; currency: string; due_date: string; outstanding_minor: string }>(

@@ -67,6 +67,22 @@ const MAY_CALL: Record<string, Role[]> = {
   'GET /api/accounting/reports/accounts/:id/ledger': ['admin', 'finance'],
   'GET /api/accounting/reports/journal': ['admin', 'finance'],
   'GET /api/accounting/reports/journal.csv': ['admin', 'finance'],
+  // Invoices: finance (and the admin) bill, record payments, credit, void and write off; ops reads them; clients and
+  // underwriters never see the tenant's receivables.
+  'POST /api/invoices': ['admin', 'finance'],
+  'GET /api/invoices': ['admin', 'finance', 'ops'],
+  'GET /api/invoices/ageing': ['admin', 'finance', 'ops'],
+  'GET /api/invoices/dunning-policy': ['admin', 'finance', 'ops'],
+  'PUT /api/invoices/dunning-policy': ['admin', 'finance'],
+  'GET /api/invoices/:id': ['admin', 'finance', 'ops'],
+  'GET /api/invoices/:id/document': ['admin', 'finance', 'ops'],
+  'PATCH /api/invoices/:id': ['admin', 'finance'],
+  'POST /api/invoices/:id/issue': ['admin', 'finance'],
+  'POST /api/invoices/:id/void': ['admin', 'finance'],
+  'POST /api/invoices/:id/write-off': ['admin', 'finance'],
+  'POST /api/invoices/:id/payments': ['admin', 'finance'],
+  'POST /api/invoices/:id/credit-notes': ['admin', 'finance'],
+  'POST /api/invoices/:id/apply-credit': ['admin', 'finance'],
   // Operating the platform: the smoke probe is the platform operators' alone; a tenant's admin and ops decode their
   // own tenant's payloads.
   'POST /api/smoke': [],
