@@ -1,11 +1,11 @@
 /** The invoice routes' request and response schemas (zod, strict), beside the routes. */
 import { z } from 'zod';
-import { AGEING_BUCKETS, isIsoDate, MAX_LINES, MAX_QUANTITY, MAX_TAX_RATE_BP } from '../../core/invoices';
+import { AGEING_BUCKETS, MAX_LINES, MAX_QUANTITY, MAX_TAX_RATE_BP } from '../../core/invoices';
 import { CURRENCIES, MAX_AMOUNT_MINOR } from '../../core/money';
 import { INVOICE_STATUSES } from '../../modules/invoices';
-import { freeText } from '../schemas';
+import { isoDate } from '../accounting/schemas';
+import { documentedRules, freeText } from '../schemas';
 
-const isoDate = z.string().refine(isIsoDate, 'a date (YYYY-MM-DD)');
 export const amountMinor = z.number().int('must be an integer number of minor units').min(1).max(MAX_AMOUNT_MINOR);
 const customerId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an opaque id of [A-Za-z0-9_-] (no personal data)');
 const terms = z.string().regex(/^net_([0-9]|[1-9][0-9]|[1-2][0-9][0-9]|3[0-5][0-9]|36[0-5])$/, 'net_<days>, from net_0 to net_365');
@@ -31,7 +31,12 @@ export const createInvoiceBody = z
   })
   .strict();
 
-export const updateDraftBody = createInvoiceBody.omit({ series: true }).partial().strict().refine((b) => Object.keys(b).length > 0, 'send at least one field to change');
+export const updateDraftBody = createInvoiceBody
+  .omit({ series: true })
+  .partial()
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'send at least one field to change')
+  .meta({ minProperties: 1 });
 
 export const invoice = z.object({
   id: z.string().uuid(),
@@ -72,7 +77,13 @@ export const paymentBody = z.object({ amountMinor, method: z.enum(['bank_transfe
 export const creditNoteBody = z.object({ amountMinor, reason: freeText(500).optional() }).strict();
 export const reasonBody = z.object({ reason: freeText(500).optional() }).strict();
 export const dunningPolicy = z
-  .object({ offsetsDays: z.array(z.number().int().min(-60).max(365)).max(10).refine((o) => new Set(o).size === o.length, 'offsets must be distinct') })
+  .object({
+    offsetsDays: z
+      .array(z.number().int().min(-60).max(365))
+      .max(10)
+      .refine((o) => new Set(o).size === o.length, 'offsets must be distinct')
+      .meta(documentedRules('offsets must be distinct')),
+  })
   .strict()
   .describe('Reminders at these offsets from the due date, in days (negative: before it)');
 

@@ -11,6 +11,7 @@ import type { Response } from 'supertest';
 import { apiRoutes } from '../../api/app';
 import { parseInput } from '../../api/validation';
 import { EXAMPLE_APPLICATION } from '../../api/credit/routes';
+import { invoiceWorkflowId } from '../../workflows/invoices/invoice-lifecycle.contract';
 import { creditWorkflowId } from '../../workflows/credit/credit-application.contract';
 import { paymentWorkflowId } from '../../workflows/payments/payment.contract';
 import { bearer, OPERATOR_TOKEN, registerTenant, startApi, type RegisteredTenant, type TestApi } from '../support/api';
@@ -66,11 +67,16 @@ beforeAll(async () => {
     '/api/accounting/periods/{start}': (await api.http().get('/api/accounting/periods').set(asAdmin).expect(200)).body.data[0].periodStart,
     '/api/users/{id}': (await api.http().get('/api/me').set(asAdmin).expect(200)).body.user.id,
     '/api/platform/tenants/{id}': tenant.tenantId,
+    '/api/invoices/{id}': await created([201], api.http().post('/api/invoices').set('Idempotency-Key', randomUUID()).send({ customerId: 'cus_oa', currency: 'EUR', lines: [{ description: 'openapi', quantity: 1, unitPriceMinor: 100, taxRateBp: 0 }] })),
   };
   // Their workflows would wait for a worker forever: end them, so a request that got past validation by mistake
   // is answered at once (409, 404...) instead of hanging.
   await Promise.all(
-    [paymentWorkflowId(tenant.tenantId, existing['/api/payments/{id}']!), creditWorkflowId(tenant.tenantId, existing['/api/credit/applications/{id}']!)].map((id) =>
+    [
+      paymentWorkflowId(tenant.tenantId, existing['/api/payments/{id}']!),
+      creditWorkflowId(tenant.tenantId, existing['/api/credit/applications/{id}']!),
+      invoiceWorkflowId(tenant.tenantId, existing['/api/invoices/{id}']!),
+    ].map((id) =>
       api.deps.temporal.workflow.getHandle(id).terminate('openapi test: no worker here'),
     ),
   );
