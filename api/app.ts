@@ -20,6 +20,8 @@ import { LoginThrottle } from '../platform/auth/login-throttle';
 import { OperatorTokens } from '../platform/auth/operators';
 import { createPayloadCodec } from '../platform/temporal/client';
 import { accountingRoutes } from './accounting/routes';
+import { periodCloseRoutes } from './accounting/closes.routes';
+import { PeriodCloseService } from './accounting/closes.service';
 import { AccountingService } from './accounting/service';
 import { DomainError } from './errors';
 import { identityRoutes } from './identity/routes';
@@ -88,6 +90,7 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
     ...creditRoutes(credit),
     ...accountingRoutes(accounting),
     ...invoiceRoutes(new InvoicesService({ db: deps.db, temporal: deps.temporal, config: deps.config })),
+    ...periodCloseRoutes(new PeriodCloseService({ db: deps.db, temporal: deps.temporal, config: deps.config })),
     ...smokeRoutes(deps),
     ...codecRoutes({ codec, db: deps.db, log: deps.log }),
   ];

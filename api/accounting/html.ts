@@ -12,7 +12,7 @@ type Rate = { from: string; to: string; base: string; quote: string; rate: strin
 
 export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; form-action 'none'";
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** 1234567 EUR -> "12,345.67"; -5 JPY -> "-5". */
 export function formatMinor(minor: number, currency: string): string {
@@ -42,7 +42,7 @@ tr.grand td{font-weight:700;border-top:3px double #111}.ok{color:#0a6b2d}.bad{co
 .rates td,.rates th{font-size:.9em}footer{color:#666;font-size:.85em;margin-top:2rem}
 @media print{body{margin:0;max-width:none;font-size:11pt}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}th{background:none}}`;
 
-function page(title: string, view: { tenant: { name: string; timeZone: string } }, when: string, body: string): string {
+export function page(title: string, view: { tenant: { name: string; timeZone: string } }, when: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(title)} · ${esc(view.tenant.name)} · ${esc(when)}</title><style>${STYLE}</style></head>

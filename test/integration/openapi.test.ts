@@ -65,6 +65,7 @@ beforeAll(async () => {
     ),
     '/api/accounting/reports/accounts/{id}': (await api.http().get('/api/accounting/accounts').set(asAdmin).expect(200)).body.data[0].id,
     '/api/accounting/periods/{start}': (await api.http().get('/api/accounting/periods').set(asAdmin).expect(200)).body.data[0].periodStart,
+    '/api/accounting/closes/{start}': (await api.http().get('/api/accounting/periods').set(asAdmin).expect(200)).body.data[0].periodStart,
     '/api/users/{id}': (await api.http().get('/api/me').set(asAdmin).expect(200)).body.user.id,
     '/api/platform/tenants/{id}': tenant.tenantId,
     '/api/invoices/{id}': await created([201], api.http().post('/api/invoices').set('Idempotency-Key', randomUUID()).send({ customerId: 'cus_oa', currency: 'EUR', lines: [{ description: 'openapi', quantity: 1, unitPriceMinor: 100, taxRateBp: 0 }] })),
