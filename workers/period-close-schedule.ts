@@ -27,7 +27,7 @@ export function periodCloseScheduler(client: Client, cfg: Pick<Config, 'TEMPORAL
   return {
     async ensure(tenantId, timeZone) {
       const scheduleId = periodCloseScheduleId(cfg.TEMPORAL_TASK_QUEUE_PREFIX, tenantId);
-      const input: PeriodCloseInput = { tenantId, trigger: 'schedule', startedBy: 'schedule' };
+      const input: PeriodCloseInput = { tenantId, trigger: 'schedule', startedBy: 'schedule', scheduleTimeZone: timeZone };
       const action: ScheduleOptionsStartWorkflowAction<typeof PeriodClose> = {
         type: 'startWorkflow',
         workflowType: PERIOD_CLOSE_TYPE,

@@ -30,6 +30,11 @@ export interface PeriodCloseInput {
   startedBy: string;
   /** The month to close (YYYY-MM-01). A scheduled run leaves it out: it closes the month before its scheduled day. */
   periodStart?: string;
+  /**
+   * A scheduled run: the time zone of its schedule's calendar. The scheduled day is read in it, so a run on the 1st
+   * closes the month before even after the books' zone changed (the schedule keeps its zone until it is updated).
+   */
+  scheduleTimeZone?: string;
   /** For a reopen: why (kept in the period's audited history). */
   reason?: string;
   policy?: Partial<ClosePolicy>;

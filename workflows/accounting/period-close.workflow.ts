@@ -77,7 +77,7 @@ export async function PeriodClose(input: PeriodCloseInput): Promise<PeriodCloseR
 
   // The month: given, or the one before the scheduled day in the books' zone (a backfilled run has its own day).
   const settings = await books.closeSettings({ tenantId: input.tenantId });
-  const period: PeriodRef = input.periodStart ? monthOf(input.periodStart) : previousMonth(localDate(scheduledAt(), settings.timeZone));
+  const period: PeriodRef = input.periodStart ? monthOf(input.periodStart) : previousMonth(localDate(scheduledAt(), input.scheduleTimeZone ?? settings.timeZone));
   state.periodStart = period.periodStart;
   state.periodEnd = period.periodEnd;
 

@@ -51,8 +51,8 @@ afterAll(async () => {
 });
 
 /** A registered tenant (books in Berlin) provisioned by the consumer's handler, with the close schedules wired. */
-async function provisionedTenant(): Promise<{ tenantId: string; provision: () => Promise<string> }> {
-  const tenantId = await tenantWithChart(db, { timeZone: 'Europe/Berlin', owner });
+async function provisionedTenant(timeZone = 'Europe/Berlin'): Promise<{ tenantId: string; provision: () => Promise<string> }> {
+  const tenantId = await tenantWithChart(db, { timeZone, owner });
   const provisioner = tenantProvisioner({ db, analytics: mongo.db(cfg.MONGO_DATABASE), closeSchedules: periodCloseScheduler(client, cfg) });
   const event = cloudEvent({
     id: randomUUID(),
@@ -130,5 +130,18 @@ describe("a tenant's PeriodClose schedule", () => {
     const now = await signedOffAfterWaiting(client.workflow.getHandle(triggered.action.workflow.workflowId));
     expect(now.result).toMatchObject({ outcome: 'closed', periodStart: expected.periodStart });
     expect(await periodStatus(tenantId, expected.periodStart)).toBe('closed');
+  });
+
+  it("closes the month before its scheduled day in the schedule's zone, also after the books' zone changed", async () => {
+    const { tenantId, provision } = await provisionedTenant('Pacific/Auckland');
+    await provision();
+    const handle = client.schedule.getHandle(periodCloseScheduleId(cfg.TEMPORAL_TASK_QUEUE_PREFIX, tenantId));
+    schedules.push(handle);
+    // 02:00 on 1 April 2025 in Auckland (+13) is 13:00 UTC on 31 March, 06:00 on 31 March in Los Angeles.
+    await withTenant(owner, tenantId, (tx) => tx.query("UPDATE tenants SET time_zone = 'America/Los_Angeles' WHERE id = $1", [tenantId]));
+    const scheduled = new Date('2025-03-31T13:00:00Z');
+    await handle.backfill({ start: new Date('2025-03-31T12:00:00Z'), end: new Date('2025-03-31T14:00:00Z'), overlap: 'ALLOW_ALL' });
+    const { waiting } = await signedOffAfterWaiting(await runScheduledAt(handle, scheduled));
+    expect(waiting).toMatchObject({ periodStart: '2025-03-01', periodEnd: '2025-03-31' });
   });
 });
