@@ -136,6 +136,8 @@ const fields = z.object({
     /** The compliance consumer flags a customer with this many failed payments within the window. */
     COMPLIANCE_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(3),
     COMPLIANCE_WINDOW_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24),
+    /** Where the invoice-reminder consumer writes its messages, one JSON line each (local file sink); unset: the log. */
+    INVOICE_REMINDER_FILE: z.string().min(1).optional(),
     /** How long POST /api/payments waits for the saga's decision before answering 202. */
     PAYMENT_SYNC_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(3000),
     /**
