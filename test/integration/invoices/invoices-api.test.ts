@@ -4,21 +4,24 @@
  * void, credit notes and their refusals; the list's filters and cursor; the ageing report as JSON and as a page;
  * tenant and role scoping.
  */
-import type { NativeConnection, Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
+import type { Consumer } from 'kafkajs';
 import { createPool, withTenant, type Pool } from '../../../platform/db/pool';
 import { accountBalance } from '../../../platform/ledger';
 import { addDays, dateOf } from '../../../core/invoices';
-import { connectWorker, createWorkers, workerDeps } from '../../../workers/create-workers';
+import { createKafka } from '../../../platform/events/kafka';
+import { eventually } from '../../support/eventually';
+import { startPipeline, type Pipeline } from '../../support/pipeline';
 import { bearer, registerTenant, startApi, userWithRole, type RegisteredTenant, type TestApi } from '../../support/api';
 import { testConfig } from '../../support/env';
 
 const cfg = testConfig();
 let api: TestApi;
 let db: Pool;
-let connection: NativeConnection;
-let workers: Worker[];
-let runs: Promise<void>[];
+let pipeline: Pipeline;
+let keyed: Consumer;
+/** What reached Kafka's payment.events: each message's key, type and subject. */
+const published: { key: string; type: string; subject: string }[] = [];
 let tenant: RegisteredTenant;
 let finance: string;
 let ops: string;
@@ -27,17 +30,24 @@ let client: string;
 beforeAll(async () => {
   api = startApi();
   db = createPool(cfg.DATABASE_URL, 4);
-  connection = await connectWorker(cfg);
-  workers = await createWorkers(cfg, connection, await workerDeps(cfg, db, ['invoices']), ['invoices']);
-  runs = workers.map((w) => w.run());
+  // An invoices worker, the outbox relay and a consumer of payment.events.
+  pipeline = await startPipeline(cfg, ['invoices'], 'payment.events');
+  keyed = createKafka(cfg).consumer({ groupId: `${cfg.KAFKA_TOPIC_PREFIX}invoices-keys-${randomUUID()}` });
+  await keyed.connect();
+  await keyed.subscribe({ topic: `${cfg.KAFKA_TOPIC_PREFIX}payment.events`, fromBeginning: true });
+  await keyed.run({
+    eachMessage: async ({ message }) => {
+      const e = JSON.parse(message.value!.toString()) as { type: string; subject: string };
+      published.push({ key: message.key!.toString(), type: e.type, subject: e.subject });
+    },
+  });
   tenant = await registerTenant(api);
   [finance, ops, client] = await Promise.all([userWithRole(api, tenant, 'finance'), userWithRole(api, tenant, 'ops'), userWithRole(api, tenant, 'client')]);
 }, 120_000);
 
 afterAll(async () => {
-  for (const w of workers ?? []) w.shutdown();
-  await Promise.all(runs ?? []);
-  await connection?.close();
+  await keyed?.disconnect();
+  await pipeline?.close();
   await db?.end();
   await api?.close();
 });
@@ -110,6 +120,12 @@ describe('invoice API', () => {
     const paid = await post(`/api/invoices/${inv.id}/payments`, finance, randomUUID()).send({ amountMinor: TOTAL - 10000, method: 'cash' }).expect(200);
     expect(paid.body).toMatchObject({ status: 'paid', outstandingMinor: 0 });
     await post(`/api/invoices/${inv.id}/payments`, finance, randomUUID()).send({ amountMinor: 1, method: 'cash' }).expect(409);
+
+    // Through the outbox to payment.events, keyed by the invoice, as the seed has them.
+    const ofInvoice = () => published.filter((m) => m.subject === `invoice/${inv.id}`);
+    await eventually('the invoice events on payment.events', () => ofInvoice().some((m) => m.type === 'invoice.paid'), 60_000);
+    expect(new Set(ofInvoice().map((m) => m.type))).toEqual(new Set(['invoice.created', 'invoice.payment_received', 'invoice.paid']));
+    expect(new Set(ofInvoice().map((m) => m.key))).toEqual(new Set([inv.id]));
   });
 
   it('voids an unpaid invoice, credits a paid one to the customer’s balance and applies it to the next invoice, and refuses a write-off before it is overdue', async () => {
