@@ -86,8 +86,16 @@ export class AccountingService {
     return this.books.settings(p.tenantId);
   }
 
-  updateSettings(p: Principal, change: { timeZone?: string; reportingCurrency?: Currency }) {
-    return guarded(() => this.books.updateSettings(p.tenantId, change));
+  async updateSettings(p: Principal, change: { timeZone?: string; reportingCurrency?: Currency }) {
+    try {
+      return await this.books.updateSettings(p.tenantId, change);
+    } catch (err) {
+      // A zone Node knows and PostgreSQL does not (Intl's aliases reach further) is bad input, as at registration:
+      // a 400 naming the field, not a 422.
+      const errors = err instanceof AccountingError ? (err.details.errors as { path: string }[] | undefined) : undefined;
+      if (err instanceof AccountingError && errors?.length === 1 && errors[0]!.path === 'body.timeZone') throw new DomainError('validation-error', err.message, { errors });
+      return toProblem(err);
+    }
   }
 
   // ------------------------------------------------------------ chart, drafts, rates

@@ -1,6 +1,7 @@
 /** A tenant's time zone: chosen at registration, its accounting periods exist from the start, bad zones refused. */
 import { randomUUID } from 'node:crypto';
 import { createPool, withTenant, type Pool } from '../../platform/db/pool';
+import { timeZone } from '../../api/schemas';
 import { PASSWORD, startApi, type TestApi } from '../support/api';
 import { testConfig } from '../support/env';
 
@@ -56,5 +57,44 @@ describe('registering an organisation with a time zone', () => {
     // Nothing was registered: the same slug and email are still free.
     const again = await api.http().post('/api/auth/register').send({ ...b, organisation: { ...b.organisation, timeZone: 'Europe/Berlin' } });
     expect(again.status).toBe(201);
+  });
+});
+
+describe('a time zone the runtime knows and PostgreSQL does not', () => {
+  // Dropped from the tz database in 2020b; ICU (so Node) still takes it as a link, PostgreSQL's zone list no longer has it.
+  const ZONE = 'US/Pacific-New';
+
+  beforeAll(async () => {
+    // What makes this test mean something: Node takes the name, PostgreSQL does not.
+    expect(() => new Intl.DateTimeFormat('en', { timeZone: ZONE })).not.toThrow();
+    expect((await owner.query('SELECT count(*)::int AS n FROM pg_timezone_names WHERE name = $1', [ZONE])).rows[0].n).toBe(0);
+  });
+
+  it('is refused at registration with a 400 naming the field, and registers nothing', async () => {
+    const b = body(ZONE);
+    const res = await api.http().post('/api/auth/register').send(b);
+    expect(`${res.status} ${res.headers['content-type']}`).toMatch(/^400 application\/problem\+json/);
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toContain('body.organisation.timeZone');
+    await api.http().post('/api/auth/register').send({ ...b, organisation: { ...b.organisation, timeZone: 'Asia/Taipei' } }).expect(201);
+  });
+
+  it('is refused as the books’ new zone with a 400 naming the field, and the zone stays', async () => {
+    const registered = await api.http().post('/api/auth/register').send(body('Asia/Taipei')).expect(201);
+    const auth = { Authorization: `Bearer ${registered.body.tokens.accessToken}` };
+    const res = await api.http().patch('/api/accounting/settings').set(auth).send({ timeZone: ZONE });
+    expect(`${res.status} ${res.headers['content-type']}`).toMatch(/^400 application\/problem\+json/);
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toContain('body.timeZone');
+    expect((await api.http().get('/api/accounting/settings').set(auth).expect(200)).body.timeZone).toBe('Asia/Taipei');
+  });
+
+  it('is not in the document; every zone the document lists is one PostgreSQL knows and the API takes', async () => {
+    const doc = (await api.http().get('/api/openapi.json').expect(200)).body;
+    const listed = doc.paths['/api/auth/register'].post.requestBody.content['application/json'].schema.properties.organisation.properties.timeZone.enum as string[];
+    expect(listed.length).toBeGreaterThan(300);
+    expect(listed).not.toContain(ZONE);
+    expect(doc.paths['/api/accounting/settings'].patch.requestBody.content['application/json'].schema.properties.timeZone.enum).toEqual(listed);
+    const { rows } = await owner.query<{ name: string }>('SELECT name FROM unnest($1::text[]) AS z(name) WHERE NOT EXISTS (SELECT 1 FROM pg_timezone_names p WHERE p.name = z.name)', [listed]);
+    expect(rows.map((r) => r.name)).toEqual([]);
+    expect(listed.filter((z) => !timeZone.safeParse(z).success)).toEqual([]);
   });
 });
