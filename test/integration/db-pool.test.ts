@@ -32,6 +32,34 @@ describe('a transaction whose connection died', () => {
   });
 });
 
+describe('a transaction whose ROLLBACK failed on a live connection', () => {
+  let pool: Pool;
+  beforeAll(() => {
+    pool = createPool(cfg.DATABASE_URL, 1); // one connection: the next transaction gets whatever was returned
+  });
+  afterAll(() => pool.end());
+
+  it('is destroyed, not handed to the next transaction with its transaction still open', async () => {
+    const marker = `finflow-test-${Date.now()}`;
+    let failedPid = 0;
+    const failed = inTransaction(pool, async (tx) => {
+      failedPid = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      await tx.query("SELECT set_config('application_name', $1, false)", [marker]);
+      // The ROLLBACK is lost (as on a client-side timeout): the server still holds this open transaction.
+      const query = tx.query.bind(tx) as (text: unknown, ...rest: unknown[]) => Promise<unknown>;
+      (tx as unknown as { query: typeof query }).query = (text, ...rest) => (text === 'ROLLBACK' ? Promise.reject(new Error('rollback lost')) : query(text, ...rest));
+      throw new Error('the work failed');
+    });
+    await expect(failed).rejects.toThrow('the work failed');
+    const next = await inTransaction(pool, (tx) =>
+      tx.query<{ pid: number; app: string }>("SELECT pg_backend_pid() AS pid, current_setting('application_name') AS app"),
+    );
+    expect(next.rows[0]!.pid).not.toBe(failedPid);
+    expect(next.rows[0]!.app).not.toBe(marker);
+    expect(pool.totalCount).toBe(1);
+  });
+});
+
 describe('/ready under a burst', () => {
   let api: TestApi;
   beforeAll(() => {
