@@ -7,7 +7,7 @@ import type { Pool } from 'pg';
 import { createPeriodCloseActivities } from '../activities/accounting';
 import { createCreditActivities, type CreditScorer } from '../activities/credit';
 import { createInvoiceActivities } from '../activities/invoices';
-import { createPaymentActivities, createRefundActivities, createSagaReconcilerActivities, type PaymentProvider, type RiskPolicy } from '../activities/payments';
+import { createInvoiceDeliveryActivities, createPaymentActivities, createRefundActivities, createSagaReconcilerActivities, type PaymentProvider, type RiskPolicy } from '../activities/payments';
 import { createPlatformActivities } from '../activities/platform';
 import type { PiiKeys } from '../platform/pii';
 import type { TaskQueueName } from '../platform/temporal/client';
@@ -36,7 +36,7 @@ export const TASK_QUEUE_DEFINITIONS: Partial<Record<TaskQueueName, TaskQueueDefi
   },
   payments: {
     workflowsPath: require.resolve('../workflows/payments'),
-    activities: (deps) => ({ ...createPaymentActivities(deps), ...createRefundActivities(deps), ...createSagaReconcilerActivities(deps) }),
+    activities: (deps) => ({ ...createPaymentActivities(deps), ...createRefundActivities(deps), ...createSagaReconcilerActivities(deps), ...createInvoiceDeliveryActivities(deps) }),
   },
   accounting: {
     workflowsPath: require.resolve('../workflows/accounting'),

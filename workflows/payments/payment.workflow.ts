@@ -31,7 +31,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { PaymentActivities } from '../../activities/payments';
+import type { InvoiceDeliveryActivities, PaymentActivities } from '../../activities/payments';
 import { AmountMinor, Currency, CustomerId, Status, TenantId } from '../../temporal-config/search-attributes';
 import { isFailureOfType, type Compensation, runCompensations } from '../saga';
 import { DEFAULT_CUSTOMER_ACTION_TIMEOUT_SECONDS, waitForCustomerOrProvider, WAITS_FOR_CUSTOMER_OR_PROVIDER } from './customer-action';
@@ -80,6 +80,13 @@ const compensating = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '2 minutes', maximumAttempts: 50 },
 });
+/** A captured payment of an invoice reaches the invoice's workflow, however long Temporal or the database are out. */
+const toInvoice = proxyActivities<InvoiceDeliveryActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+/** Payments that name an invoice deliver themselves to it once they succeed (payments before this replay without). */
+export const DELIVERS_PAYMENT_TO_INVOICE = 'payment-delivers-to-invoice';
 /** The payment's final status and event: the database only, written however long an outage lasts. */
 const finalBooks = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15 seconds',
@@ -254,6 +261,10 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
     // arriving meanwhile no longer undoes the payment (a refund does).
     await CancellationScope.nonCancellable(() => moneyHeld.completePayment({ tenantId, paymentId, entryId, amountCapturedMinor: captured.amountCapturedMinor }));
     setStatus('succeeded');
+    if (input.invoiceRef && patched(DELIVERS_PAYMENT_TO_INVOICE)) {
+      const invoiceRef = input.invoiceRef;
+      await CancellationScope.nonCancellable(() => toInvoice.deliverPaymentToInvoice({ tenantId, paymentId, invoiceRef, amountMinor: captured.amountCapturedMinor, currency: input.currency }));
+    }
     return { paymentId, status: 'succeeded', ledgerEntryId: entryId };
   } catch (err) {
     return await CancellationScope.nonCancellable(() => unwind(err));
