@@ -55,13 +55,26 @@ import { startStripeDouble, type StripeDouble } from '../test/support/stripe-dou
 import { timeSkippingEnv } from '../test/support/temporal';
 import { patchIdsOf } from '../test/workflow/replay/histories';
 import { insertPaymentRow, paymentInput as newPaymentInput } from '../test/support/payment-rows';
+import { createDraft } from '../modules/invoices';
+import { InvoiceLifecycle } from '../workflows/invoices';
+import {
+  creditInvoice,
+  DEFAULT_INVOICE_OPTIONS,
+  invoiceWorkflowId,
+  issueInvoice,
+  recordInvoicePayment,
+  updateDraft,
+  voidInvoice,
+  writeOffInvoice,
+  type InvoiceDraft,
+} from '../workflows/invoices/invoice-lifecycle.contract';
 
 const ROOT = path.resolve(__dirname, '..');
 const REPLAY_DIR = path.join(ROOT, 'test', 'replay');
 const EventType = temporal.api.enums.v1.EventType;
 const ENCRYPTED = 'binary/encrypted';
 
-type Queue = 'payments' | 'credit' | 'platform';
+type Queue = 'payments' | 'credit' | 'platform' | 'invoices';
 interface Branch {
   queue: Queue;
   /** The file name without .json: `<workflow>-<branch>`. */
@@ -593,6 +606,69 @@ async function decoded(json: unknown, codec: PayloadCodec): Promise<unknown> {
   return out;
 }
 
+/** InvoiceLifecycle: its draft row (as the API writes it), then the execution; default dunning (-3, 1, 7, 14, 30 days). */
+const DAY_MS = 86_400_000;
+const INVOICE_DRAFT: InvoiceDraft = { customerId: 'cus_hist', currency: 'EUR', terms: 'net_30', lines: [{ description: 'Consulting', quantity: 2, unitPriceMinor: 5000, taxRateBp: 1900 }] };
+async function startInvoice(ctx: Ctx, q: string) {
+  const invoiceId = randomUUID();
+  await withTenant(ctx.db, ctx.tenantId, (tx) => createDraft(tx, { ...INVOICE_DRAFT, id: invoiceId, tenantId: ctx.tenantId, idempotencyKey: invoiceId, series: 'INV', createdBy: 'user:recorder' }));
+  const handle = await ctx.env.client.workflow.start(InvoiceLifecycle, {
+    workflowId: invoiceWorkflowId(ctx.tenantId, invoiceId),
+    taskQueue: q,
+    args: [{ tenantId: ctx.tenantId, invoiceId, series: 'INV', draft: INVOICE_DRAFT, options: DEFAULT_INVOICE_OPTIONS }],
+  });
+  await handle.executeUpdate(updateDraft, { args: [{ note: 'Thank you' }] });
+  await handle.executeUpdate(issueInvoice, { args: [{}] });
+  return handle;
+}
+const invoicePayment = (amountMinor: number) => ({ paymentId: `pay_${randomUUID()}`, amountMinor, method: 'bank_transfer' as const });
+const invoice = (name: string, outcome: string, run: Branch['run']): Branch => ({ queue: 'invoices', name: `invoice-${name}`, outcome, run });
+const INVOICE_BRANCHES: Branch[] = [
+  invoice('paid', 'COMPLETED paid', (ctx) =>
+    ctx.withWorker('invoices', async (q) => {
+      const handle = await startInvoice(ctx, q);
+      await ctx.env.sleep(27 * DAY_MS); // the reminder three days before the due date
+      await handle.executeUpdate(recordInvoicePayment, { args: [invoicePayment(5000)] });
+      await ctx.env.sleep(5 * DAY_MS); // overdue, and the reminder a day after the due date
+      await handle.executeUpdate(recordInvoicePayment, { args: [invoicePayment(11900 - 5000)] });
+      await ctx.env.sleep((DEFAULT_INVOICE_OPTIONS.keepOpenAfterSettledDays + 1) * DAY_MS);
+      return settled(handle);
+    }),
+  ),
+  invoice('voided', 'COMPLETED void', (ctx) =>
+    ctx.withWorker('invoices', async (q) => {
+      const handle = await startInvoice(ctx, q);
+      await handle.executeUpdate(voidInvoice, { args: [{ reason: 'issued by mistake' }] });
+      return settled(handle);
+    }),
+  ),
+  invoice('written-off', 'COMPLETED written_off', (ctx) =>
+    ctx.withWorker('invoices', async (q) => {
+      const handle = await startInvoice(ctx, q);
+      await ctx.env.sleep(32 * DAY_MS);
+      await handle.executeUpdate(writeOffInvoice, { args: [{ reason: 'insolvent' }] });
+      return settled(handle);
+    }),
+  ),
+  invoice('credit-note-after-payment', 'COMPLETED paid', (ctx) =>
+    ctx.withWorker('invoices', async (q) => {
+      const handle = await startInvoice(ctx, q);
+      await handle.executeUpdate(recordInvoicePayment, { args: [invoicePayment(11900)] });
+      await handle.executeUpdate(creditInvoice, { args: [{ creditNoteId: `cn-${randomUUID()}`, amountMinor: 5950 }] });
+      await ctx.env.sleep((DEFAULT_INVOICE_OPTIONS.keepOpenAfterSettledDays + 1) * DAY_MS);
+      return settled(handle);
+    }),
+  ),
+  invoice('credited', 'COMPLETED credited', (ctx) =>
+    ctx.withWorker('invoices', async (q) => {
+      const handle = await startInvoice(ctx, q);
+      await handle.executeUpdate(creditInvoice, { args: [{ creditNoteId: `cn-${randomUUID()}`, amountMinor: 11900 }] });
+      await ctx.env.sleep((DEFAULT_INVOICE_OPTIONS.keepOpenAfterSettledDays + 1) * DAY_MS);
+      return settled(handle);
+    }),
+  ),
+];
+
 const fileOf = (branch: Branch) => path.join(REPLAY_DIR, branch.queue, `${branch.name}.json`);
 
 async function main() {
@@ -601,7 +677,7 @@ async function main() {
   const unknown = args.filter((a) => a.startsWith('--') && a !== '--force');
   if (unknown.length) throw new Error(`unknown option ${unknown.join(', ')} (only --force)`);
   const only = args.filter((a) => !a.startsWith('--'));
-  const chosen = BRANCHES.filter((b) => !only.length || only.some((o) => `${b.queue}/${b.name}`.includes(o)));
+  const chosen = [...BRANCHES, ...INVOICE_BRANCHES].filter((b) => !only.length || only.some((o) => `${b.queue}/${b.name}`.includes(o)));
   if (!chosen.length) throw new Error(`no branch matches ${only.join(', ')}`);
   const existing = chosen.filter((b) => existsSync(fileOf(b)));
   if (existing.length && !force) {
@@ -629,7 +705,7 @@ async function record(chosen: Branch[]) {
   const quiet = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} };
   const [env] = await Promise.all([
     timeSkippingEnv(cfg),
-    ...(['payments', 'credit', 'platform'] as const).map(async (q) =>
+    ...(['payments', 'credit', 'platform', 'invoices'] as const).map(async (q) =>
       bundles.set(q, await bundleWorkflowCode({ workflowsPath: TASK_QUEUE_DEFINITIONS[q]!.workflowsPath, failureConverterPath: dataConverter.failureConverterPath, logger: quiet })),
     ),
   ]);

@@ -52,7 +52,7 @@ const WAITING_PAYMENTS = [
 ].map((branch) => `${branch}${WAITS}`);
 
 /** Every branch of every production workflow type: a missing file (an empty or partial directory) fails. */
-const EXPECTED: Record<'payments' | 'credit' | 'platform', string[]> = {
+const EXPECTED: Record<'payments' | 'credit' | 'platform' | 'invoices', string[]> = {
   payments: [
     ...WAITING_PAYMENTS,
     'payment-authorization-expired',
@@ -89,6 +89,7 @@ const EXPECTED: Record<'payments' | 'credit' | 'platform', string[]> = {
     'credit-underwriter-declined',
   ],
   platform: ['smoke-delayed', 'smoke-failed', 'smoke-recorded'],
+  invoices: ['invoice-credit-note-after-payment', 'invoice-credited', 'invoice-paid', 'invoice-voided', 'invoice-written-off'],
 };
 EXPECTED.payments.sort();
 const QUEUES = Object.keys(EXPECTED) as (keyof typeof EXPECTED)[];
