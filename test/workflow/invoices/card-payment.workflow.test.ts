@@ -5,6 +5,7 @@
  * stripe-mock sandbox.
  */
 import { randomUUID } from 'node:crypto';
+import { Client } from '@temporalio/client';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createInvoiceDeliveryActivities, createPaymentActivities, StripeMockSandboxProvider, stripeClient } from '../../../activities/payments';
 import { createDataConverter } from '../../../platform/temporal/client';
@@ -43,7 +44,10 @@ describe('a card payment of an invoice', () => {
         await handle.executeUpdate(issueInvoice, { args: [{}] });
         const input = paymentInput(tenantId, { amountMinor: 5000, invoiceRef: invoiceId });
         await insertPaymentRow(h.db, input);
-        const saga = await h.env.client.workflow.start(PaymentSaga, { workflowId: paymentWorkflowId(tenantId, input.paymentId), taskQueue: paymentsQueue, args: [input] });
+        // Waited on without time skipping: env.client would let the server skip a month while the saga works, and the
+        // invoice would fall overdue meanwhile.
+        const realTime = new Client({ connection: h.env.connection, namespace: h.env.namespace, dataConverter: createDataConverter(cfg) });
+        const saga = await realTime.workflow.start(PaymentSaga, { workflowId: paymentWorkflowId(tenantId, input.paymentId), taskQueue: paymentsQueue, args: [input] });
         expect(await saga.result()).toMatchObject({ status: 'succeeded' });
 
         expect(await handle.query(invoiceState)).toMatchObject({ status: 'partially_paid', paidMinor: 5000, outstandingMinor: TOTAL - 5000, payments: [{ paymentId: input.paymentId, method: 'card', amountMinor: 5000 }] });
