@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { withTenant, type Pool } from '../../platform/db/pool';
 import { accountBalance } from '../../platform/ledger';
 import { refundWorkflowId } from '../../workflows/payments/refund.workflow';
-import { apiKeyWithRole, bearer, registerTenant, startApi, type RegisteredTenant, type TestApi } from '../support/api';
+import { apiKeyWithRole, bearer, registerTenant, settledResource, startApi, type RegisteredTenant, type TestApi } from '../support/api';
 import { testConfig } from '../support/env';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 
@@ -31,15 +31,22 @@ afterAll(async () => {
   await api.close();
 });
 
-async function pay(overrides: object = {}): Promise<{ id: string; status: string }> {
+/**
+ * A payment, once its saga has decided (succeeded, failed, authorised...). The API answers 201 with the outcome when
+ * the saga decides within PAYMENT_SYNC_WAIT_MS, else 202 while it runs (a loaded machine): then its Location is read
+ * until it has.
+ */
+const DECIDED = ['succeeded', 'failed', 'canceled', 'expired', 'needs_attention'];
+async function pay(overrides: { paymentMethod?: string; captureMethod?: 'manual' } = {}): Promise<{ id: string; status: string }> {
+  // An automatic capture passes through authorized on its way to succeeded; a manual one waits there.
+  const decided = overrides.captureMethod === 'manual' ? [...DECIDED, 'authorized'] : DECIDED;
   const res = await api
     .http()
     .post('/api/payments')
     .set(bearer(clientKey))
     .set('Idempotency-Key', randomUUID())
-    .send({ amountMinor: 2000, currency: 'EUR', customerId: `cus_${randomUUID().slice(0, 8)}`, paymentMethod: 'pm_card_visa', ...overrides })
-    .expect(201);
-  return res.body;
+    .send({ amountMinor: 2000, currency: 'EUR', customerId: `cus_${randomUUID().slice(0, 8)}`, paymentMethod: 'pm_card_visa', ...overrides });
+  return settledResource<{ id: string; status: string }>(api, clientKey, res, (p) => decided.includes(p.status), 120_000);
 }
 const refund = (paymentId: string, body: object, key: string = randomUUID()) =>
   api.http().post(`/api/payments/${paymentId}/refunds`).set(bearer(clientKey)).set('Idempotency-Key', key).send(body);
