@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { route, type AnyRoute } from '../routing';
+import { UPDATE_NOT_TAKEN } from '../workflow-updates';
 import { freeText } from '../schemas';
 import { REPORT_CSP } from './html';
 import { closeStatementsCsv, closeStatementsHtml } from './close-statements';
@@ -106,6 +107,7 @@ export function periodCloseRoutes(closes: PeriodCloseService): AnyRoute[] {
         200: { description: 'Signed off: the close goes on to the hard lock', schema: progress.passthrough() },
         404: { description: 'No close of that month', schema: null },
         409: { description: 'Nothing to sign off, or the caller may not sign this close off (who started it; not finance)', schema: null },
+        503: { description: UPDATE_NOT_TAKEN, schema: null },
       },
       async handler(ctx, { params: p, principal }) {
         ctx.body = await closes.signOff(principal!, p.start);

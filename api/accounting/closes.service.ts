@@ -32,7 +32,7 @@ function person(p: Principal, act: string): string {
 }
 
 export class PeriodCloseService {
-  constructor(private readonly deps: { db: Pool; temporal: Client; config: Pick<Config, 'TEMPORAL_TASK_QUEUE_PREFIX'> }) {}
+  constructor(private readonly deps: { db: Pool; temporal: Client; config: Pick<Config, 'TEMPORAL_TASK_QUEUE_PREFIX' | 'WORKFLOW_UPDATE_WAIT_MS'> }) {}
 
   list(p: Principal, q: { from?: string; to?: string; limit: number }) {
     return withTenant(this.deps.db, p.tenantId, async (tx) => {
@@ -67,11 +67,9 @@ export class PeriodCloseService {
     const close = await this.close(p, periodStart);
     if (close.status !== 'awaiting_sign_off') throw new DomainError('conflict', `The close of ${periodStart} is ${close.status}: nothing to sign off`);
     const handle = this.deps.temporal.workflow.getHandle(close.workflowId);
-    let state: PeriodCloseState | undefined;
-    await deliverUpdate('close', async () => {
-      state = await handle.executeUpdate(signOffClose, { args: [{ by, role: p.role }] });
-    });
-    return state!;
+    const delivered = await deliverUpdate('close', this.deps.temporal, handle, (h, o) => h.startUpdate(signOffClose, { ...o, args: [{ by, role: p.role }] }), this.deps.config.WORKFLOW_UPDATE_WAIT_MS);
+    // Accepted by a worker but not finished within the wait: the close's progress as it stands.
+    return delivered.applied ? delivered.result : this.progress(close.workflowId);
   }
 
   /** The statements of the month's latest closed run, as persisted before its sign-off. */

@@ -3,6 +3,7 @@ import { REPAYMENT_STATUS_MAX, REPAYMENT_STATUS_MIN, PROFILE_MONTHS, MODEL_CURRE
 import { CURRENCIES, MAX_AMOUNT_MINOR } from '../../core/money';
 import { documentedRules, freeText, text } from '../schemas';
 import { route, type AnyRoute } from '../routing';
+import { answerUpdate, UPDATE_NOT_TAKEN } from '../workflow-updates';
 import type { CreditService } from './service';
 
 const TAG = 'credit';
@@ -186,9 +187,15 @@ export function creditRoutes(credit: CreditService): AnyRoute[] {
         z.object({ decision: z.literal('decline') }).strict(),
       ]),
       example: { body: { decision: 'approve', approvedLimitMinor: 3_000_000 } },
-      responses: { 200: { description: 'The decided application', schema: application }, 409: { description: 'Not in review', schema: null } },
+      responses: {
+        200: { description: 'The decided application', schema: application },
+        202: { description: 'A worker took the decision; it is still being recorded (read the application for its outcome)', schema: application },
+        409: { description: 'Not in review', schema: null },
+        503: { description: UPDATE_NOT_TAKEN, schema: null },
+      },
       async handler(ctx, { params, body, principal }) {
-        ctx.body = await credit.decide(principal!, params.id, body);
+        const { application: decided, applied } = await credit.decide(principal!, params.id, body);
+        answerUpdate(ctx, decided, applied);
       },
     }),
     route({

@@ -167,7 +167,7 @@ export class CreditService {
   }
 
   /** An underwriter's decision, delivered to the workflow as an update; answers once it is recorded. */
-  async decide(principal: Principal, id: string, body: { decision: 'approve' | 'decline'; approvedLimitMinor?: number }): Promise<ApplicationView> {
+  async decide(principal: Principal, id: string, body: { decision: 'approve' | 'decline'; approvedLimitMinor?: number }): Promise<{ application: ApplicationView; applied: boolean }> {
     await this.get(principal, id);
     // Nobody decides an application they submitted (themselves or through a key of theirs).
     await withTenant(this.deps.db, principal.tenantId, async (tx) => {
@@ -175,8 +175,14 @@ export class CreditService {
       await refuseMakerAsChecker(tx, rows[0]!.submitted_by, principal, 'credit application');
     });
     const handle = this.deps.temporal.workflow.getHandle(creditWorkflowId(principal.tenantId, id));
-    await deliverUpdate('application', () => handle.executeUpdate(decideApplication, { args: [{ ...body, underwriterId: principalRef(principal) }] }));
-    return this.get(principal, id);
+    const delivered = await deliverUpdate(
+      'application',
+      this.deps.temporal,
+      handle,
+      (h, o) => h.startUpdate(decideApplication, { ...o, args: [{ ...body, underwriterId: principalRef(principal) }] }),
+      this.deps.config.WORKFLOW_UPDATE_WAIT_MS,
+    );
+    return { application: await this.get(principal, id), applied: delivered.applied };
   }
 
   async denyIdentity(principal: Principal, body: { country: string; nationalId: string; reason: string }): Promise<{ id: string; created: boolean }> {

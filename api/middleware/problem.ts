@@ -34,6 +34,8 @@ export function problemDetails(log: Logger): Middleware {
       const status = known?.status ?? 500;
       if (status >= 500) log.error({ err, requestId: ctx.state.requestId, path: ctx.path }, 'request failed');
       ctx.status = status;
+      // 429 and 503 say when to come back.
+      if (typeof known?.extensions.retryAfterSeconds === 'number') ctx.set('Retry-After', String(known.extensions.retryAfterSeconds));
       ctx.type = 'application/problem+json';
       ctx.body = {
         type: problemTypeUri(type),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CURRENCIES, MAX_AMOUNT_MINOR } from '../../core/money';
 import { freeText } from '../schemas';
 import { route, type AnyRoute } from '../routing';
+import { answerUpdate, UPDATE_NOT_TAKEN } from '../workflow-updates';
 import type { PaymentsService } from './service';
 
 const TAG = 'payments';
@@ -134,9 +135,15 @@ export function paymentRoutes(payments: PaymentsService): AnyRoute[] {
       tag: TAG,
       access: { permission: 'payments:create' },
       params: idParams,
-      responses: { 200: { description: 'The payment after capture', schema: paymentDetail }, 409: { description: 'Not capturable now', schema: null } },
+      responses: {
+        200: { description: 'The payment after capture', schema: paymentDetail },
+        202: { description: 'A worker took the capture; it is still under way (read the payment for its outcome)', schema: paymentDetail },
+        409: { description: 'Not capturable now', schema: null },
+        503: { description: UPDATE_NOT_TAKEN, schema: null },
+      },
       async handler(ctx, { params, principal }) {
-        ctx.body = await payments.capture(principal!, params.id);
+        const { payment, applied } = await payments.capture(principal!, params.id);
+        answerUpdate(ctx, payment, applied);
       },
     }),
     route({
@@ -146,9 +153,15 @@ export function paymentRoutes(payments: PaymentsService): AnyRoute[] {
       tag: TAG,
       access: { permission: 'payments:create' },
       params: idParams,
-      responses: { 200: { description: 'The cancelled payment', schema: paymentDetail }, 409: { description: 'Not cancellable now', schema: null } },
+      responses: {
+        200: { description: 'The cancelled payment', schema: paymentDetail },
+        202: { description: 'A worker took the cancellation; it is still under way (read the payment for its outcome)', schema: paymentDetail },
+        409: { description: 'Not cancellable now', schema: null },
+        503: { description: UPDATE_NOT_TAKEN, schema: null },
+      },
       async handler(ctx, { params, principal }) {
-        ctx.body = await payments.cancel(principal!, params.id);
+        const { payment, applied } = await payments.cancel(principal!, params.id);
+        answerUpdate(ctx, payment, applied);
       },
     }),
     route({
@@ -160,9 +173,15 @@ export function paymentRoutes(payments: PaymentsService): AnyRoute[] {
       params: idParams,
       body: z.object({ decision: z.enum(['approve', 'reject']) }).strict(),
       example: { body: { decision: 'approve' } },
-      responses: { 200: { description: 'The payment after the decision', schema: paymentDetail }, 409: { description: 'Not in review', schema: null } },
+      responses: {
+        200: { description: 'The payment after the decision', schema: paymentDetail },
+        202: { description: 'A worker took the decision; it is still being recorded (read the payment for its outcome)', schema: paymentDetail },
+        409: { description: 'Not in review', schema: null },
+        503: { description: UPDATE_NOT_TAKEN, schema: null },
+      },
       async handler(ctx, { params, body, principal }) {
-        ctx.body = await payments.review(principal!, params.id, body.decision);
+        const { payment, applied } = await payments.review(principal!, params.id, body.decision);
+        answerUpdate(ctx, payment, applied);
       },
     }),
     route({

@@ -25,7 +25,7 @@ import { DomainError } from '../errors';
 import { createOnce } from '../idempotency';
 import { decodeCursor, page } from '../pagination';
 import { principalRef, refuseMakerAsChecker } from '../principals';
-import { deliverUpdate, readUntilSettled } from '../workflow-updates';
+import { deliverUpdate, readUntilSettled, type UpdateStart } from '../workflow-updates';
 import type { Principal } from '../middleware/authenticate';
 
 /** Why a refund request was refused, kept with its key (payment_refund_requests.refusal). */
@@ -199,29 +199,31 @@ export class PaymentsService {
     return page(rows, q.limit, (r) => ({ ...paymentView(r), unresolvedCompensations: r.unresolved_compensations ?? [] }));
   }
 
-  async capture(principal: Principal, paymentId: string) {
+  /** `applied` false: a worker accepted the capture and it is still under way (the route answers 202). */
+  async capture(principal: Principal, paymentId: string): Promise<{ payment: PaymentView; applied: boolean }> {
     await this.get(principal, paymentId);
-    await this.update(principal.tenantId, paymentId, (h) => h.executeUpdate(capturePayment));
-    return this.get(principal, paymentId);
+    const delivered = await this.update(principal.tenantId, paymentId, (h, o) => h.startUpdate(capturePayment, o));
+    return { payment: await this.get(principal, paymentId), applied: delivered.applied };
   }
 
-  async cancel(principal: Principal, paymentId: string) {
+  async cancel(principal: Principal, paymentId: string): Promise<{ payment: PaymentView; applied: boolean }> {
     await this.get(principal, paymentId);
-    await this.update(principal.tenantId, paymentId, (h) => h.executeUpdate(cancelPayment));
-    return this.get(principal, paymentId);
+    const delivered = await this.update(principal.tenantId, paymentId, (h, o) => h.startUpdate(cancelPayment, o));
+    return { payment: await this.get(principal, paymentId), applied: delivered.applied };
   }
 
-  async review(principal: Principal, paymentId: string, decision: 'approve' | 'reject') {
+  async review(principal: Principal, paymentId: string, decision: 'approve' | 'reject'): Promise<{ payment: PaymentView; applied: boolean }> {
     // Nobody checks a payment they made (themselves or through a key of theirs).
     await withTenant(this.deps.db, principal.tenantId, async (tx) =>
       refuseMakerAsChecker(tx, (await this.visibleRow(tx, principal, paymentId)).created_by, principal, 'payment'),
     );
     const reviewerId = principal.kind === 'user' ? principal.userId : principal.apiKeyId;
-    await this.update(principal.tenantId, paymentId, (h) => h.executeUpdate(reviewPayment, { args: [{ decision, reviewerId }] }));
+    const delivered = await this.update(principal.tenantId, paymentId, (h, o) => h.startUpdate(reviewPayment, { ...o, args: [{ decision, reviewerId }] }));
+    if (!delivered.applied) return { payment: await this.get(principal, paymentId), applied: false };
     // The update records the decision; the saga then moves the payment on (rejected, or on to authorise): answer
     // with where it went, waiting as a create does (PAYMENT_SYNC_WAIT_MS), not with the in_review it just left.
     const moved = (p: PaymentView) => p.status !== 'in_review' && settled(p);
-    return (await readUntilSettled(() => this.get(principal, paymentId), moved, this.deps.config.PAYMENT_SYNC_WAIT_MS)).value;
+    return { payment: (await readUntilSettled(() => this.get(principal, paymentId), moved, this.deps.config.PAYMENT_SYNC_WAIT_MS)).value, applied: true };
   }
 
   async refund(principal: Principal, paymentId: string, idempotencyKey: string, body: { amountMinor?: number; reason?: string }) {
@@ -327,7 +329,8 @@ export class PaymentsService {
     }
   }
 
-  private update(tenantId: string, paymentId: string, run: (h: ReturnType<Client['workflow']['getHandle']>) => Promise<unknown>) {
-    return deliverUpdate('payment', () => run(this.deps.temporal.workflow.getHandle(paymentWorkflowId(tenantId, paymentId))));
+  private update(tenantId: string, paymentId: string, start: UpdateStart<unknown>) {
+    const handle = this.deps.temporal.workflow.getHandle(paymentWorkflowId(tenantId, paymentId));
+    return deliverUpdate('payment', this.deps.temporal, handle, start, this.deps.config.WORKFLOW_UPDATE_WAIT_MS);
   }
 }
