@@ -33,7 +33,7 @@ export interface RouteSpec<P extends Schema = Schema, Q extends Schema = Schema,
   headers?: H;
   body?: B;
   /** Success responses by status code (a schema, or null for no body). Error responses are added for all. */
-  responses: Record<number, { description: string; schema: Schema | null }>;
+  responses: Record<number, { description: string; schema: Schema | null; alsoAs?: readonly string[] }>;
   /** A valid request, used by the docs and by the route-by-role test. */
   example?: { body?: unknown };
   handler(
@@ -160,7 +160,9 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { title: stri
     const path = spec.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(spec.responses)) {
-      responses[status] = r.schema ? { description: r.description, content: { 'application/json': { schema: jsonSchema(r.schema) } } } : { description: r.description };
+      // `alsoAs`: other media types the route answers on request (a printable text/html page), documented as text.
+      const others = Object.fromEntries((r.alsoAs ?? []).map((type) => [type, { schema: { type: 'string' } }]));
+      responses[status] = r.schema ? { description: r.description, content: { 'application/json': { schema: jsonSchema(r.schema) }, ...others } } : { description: r.description };
     }
     const errors: Record<number, string> = { ...ERRORS };
     if (spec.access !== 'public') {

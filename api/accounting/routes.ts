@@ -63,6 +63,8 @@ const periodMove = (accounting: AccountingService, action: 'lock' | 'close') =>
       ctx.body = await accounting.movePeriod(principal!, params.start, action);
     },
   });
+/** The reports also answer as a printable page (reply below). */
+const PAGE = ['text/html'];
 const HTML_NOTE = ' Add format=html (or send Accept: text/html) for a printable page.';
 
 /** JSON unless the caller asks for the page: ?format=html, or an Accept header that prefers text/html. */
@@ -288,7 +290,7 @@ export function accountingRoutes(accounting: AccountingService): AnyRoute[] {
       tag: TAG,
       access: READ,
       query: asOfQuery,
-      responses: { 200: { description: 'The trial balance', schema: trialBalanceSchema }, 422: { description: 'No exchange rate for a currency pair', schema: null } },
+      responses: { 200: { description: 'The trial balance', schema: trialBalanceSchema, alsoAs: PAGE }, 422: { description: 'No exchange rate for a currency pair', schema: null } },
       async handler(ctx, { query, principal }) {
         reply(ctx, query.format, await accounting.trialBalance(principal!, query), trialBalanceHtml);
       },
@@ -300,7 +302,7 @@ export function accountingRoutes(accounting: AccountingService): AnyRoute[] {
       tag: TAG,
       access: READ,
       query: asOfQuery,
-      responses: { 200: { description: 'The balance sheet', schema: balanceSheetSchema }, 422: { description: 'No exchange rate for a currency pair', schema: null } },
+      responses: { 200: { description: 'The balance sheet', schema: balanceSheetSchema, alsoAs: PAGE }, 422: { description: 'No exchange rate for a currency pair', schema: null } },
       async handler(ctx, { query, principal }) {
         reply(ctx, query.format, await accounting.balanceSheet(principal!, query), balanceSheetHtml);
       },
@@ -312,7 +314,7 @@ export function accountingRoutes(accounting: AccountingService): AnyRoute[] {
       tag: TAG,
       access: READ,
       query: rangeQuery,
-      responses: { 200: { description: 'The income statement', schema: incomeStatementSchema }, 422: { description: 'No exchange rate for a currency pair', schema: null } },
+      responses: { 200: { description: 'The income statement', schema: incomeStatementSchema, alsoAs: PAGE }, 422: { description: 'No exchange rate for a currency pair', schema: null } },
       async handler(ctx, { query, principal }) {
         reply(ctx, query.format, await accounting.incomeStatement(principal!, query), incomeStatementHtml);
       },
@@ -324,7 +326,7 @@ export function accountingRoutes(accounting: AccountingService): AnyRoute[] {
       tag: TAG,
       access: READ,
       query: rangeQuery,
-      responses: { 200: { description: 'The cash summary', schema: cashSummarySchema }, 422: { description: 'No exchange rate for a currency pair', schema: null } },
+      responses: { 200: { description: 'The cash summary', schema: cashSummarySchema, alsoAs: PAGE }, 422: { description: 'No exchange rate for a currency pair', schema: null } },
       async handler(ctx, { query, principal }) {
         reply(ctx, query.format, await accounting.cashSummary(principal!, query), cashSummaryHtml);
       },
@@ -337,7 +339,7 @@ export function accountingRoutes(accounting: AccountingService): AnyRoute[] {
       access: READ,
       params: idParams,
       query: ledgerQuery,
-      responses: { 200: { description: 'The account ledger', schema: accountLedgerSchema }, 404: { description: 'No such account', schema: null } },
+      responses: { 200: { description: 'The account ledger', schema: accountLedgerSchema, alsoAs: PAGE }, 404: { description: 'No such account', schema: null } },
       async handler(ctx, { params, query, principal }) {
         reply(ctx, query.format, await accounting.accountLedger(principal!, params.id, query), accountLedgerHtml);
       },
@@ -349,7 +351,7 @@ export function accountingRoutes(accounting: AccountingService): AnyRoute[] {
       tag: TAG,
       access: READ,
       query: journalQuery,
-      responses: { 200: { description: 'A page of the journal', schema: journalSchema } },
+      responses: { 200: { description: 'A page of the journal', schema: journalSchema, alsoAs: PAGE } },
       async handler(ctx, { query, principal }) {
         const view = await accounting.journal(principal!, query);
         const next = view.nextCursor ? `${ctx.path}?${new URLSearchParams({ from: query.from, to: query.to, limit: String(query.limit), cursor: view.nextCursor, format: 'html' })}` : null;
