@@ -29,7 +29,7 @@ export class InvoiceNotDraft extends Error {
 }
 
 async function writeLines(tx: PoolClient, tenantId: string, invoiceId: string, lines: InvoiceLine[]) {
-  await tx.query('DELETE FROM invoice_lines WHERE invoice_id = $1', [invoiceId]);
+  await tx.query('SELECT invoice_clear_draft_lines($1)', [invoiceId]);
   const nets = invoiceTotals(lines).lineNetMinor;
   for (const [i, l] of lines.entries()) {
     await tx.query(
