@@ -31,13 +31,13 @@ let a: RegisteredTenant;
 let b: RegisteredTenant;
 let bKey: { id: string; key: string };
 /** B's resources, each in a state where the call under test would change it. */
-const bOwns = {} as { inReview: string; authorized: string; succeeded: string; application: string; denied: string; deniedIdentity: object; draft: string; cash: string };
+const bOwns = {} as { inReview: string; authorized: string; succeeded: string; application: string; denied: string; deniedIdentity: object; draft: string; cash: string; invoice: string };
 
 beforeAll(async () => {
   api = startApi(overrides);
   db = createPool(cfg.DATABASE_URL, 4);
   connection = await connectWorker(cfg);
-  workers = await createWorkers(cfg, connection, await workerDeps(cfg, db, ['payments', 'credit']), ['payments', 'credit']);
+  workers = await createWorkers(cfg, connection, await workerDeps(cfg, db, ['payments', 'credit', 'invoices']), ['payments', 'credit', 'invoices']);
   runs = workers.map((w) => w.run());
   [a, b] = [await registerTenant(api), await registerTenant(api)];
   bKey = await apiKeyWithRole(api, b, 'client');
@@ -63,6 +63,14 @@ beforeAll(async () => {
   ).body.id;
   const bChart = (await api.http().get('/api/accounting/accounts').set(bearer(b.admin.accessToken)).expect(200)).body.data as { id: string; code: string }[];
   bOwns.cash = bChart.find((x) => x.code === '1000')!.id;
+  const invoice = await api
+    .http()
+    .post('/api/invoices')
+    .set(bearer(b.admin.accessToken))
+    .set('Idempotency-Key', randomUUID())
+    .send({ customerId: 'cus_b', currency: 'EUR', lines: [{ description: 'B only', quantity: 1, unitPriceMinor: 1000, taxRateBp: 0 }] })
+    .expect(201);
+  bOwns.invoice = (await api.http().post(`/api/invoices/${invoice.body.id}/issue`).set(bearer(b.admin.accessToken)).expect(200)).body.id;
 
   const statusOf = async (path: string) => (await api.http().get(path).set(bearer(b.admin.accessToken))).body.status;
   for (const [path, status] of [
@@ -131,6 +139,15 @@ describe("another tenant's id", () => {
     'POST /api/accounting/drafts/:id/approve',
     'POST /api/accounting/drafts/:id/reject',
     'GET /api/accounting/reports/accounts/:id/ledger',
+    'GET /api/invoices/:id',
+    'GET /api/invoices/:id/document',
+    'PATCH /api/invoices/:id',
+    'POST /api/invoices/:id/issue',
+    'POST /api/invoices/:id/void',
+    'POST /api/invoices/:id/write-off',
+    'POST /api/invoices/:id/payments',
+    'POST /api/invoices/:id/credit-notes',
+    'POST /api/invoices/:id/apply-credit',
   ];
 
   it('is tried on every route that takes one', () => {
@@ -175,6 +192,21 @@ describe("another tenant's id", () => {
     expect(before.status).toBe('in_review');
     await expectNotFoundForA(api.http().post(`/api/payments/${bOwns.inReview}/review`).send({ decision: 'approve' }));
     expect(await asSeenByB(`/api/payments/${bOwns.inReview}`)).toEqual(before);
+  });
+
+  it("cannot read, change, pay, credit, void or write off B's invoice: 404, and it stays as it was", async () => {
+    const path = `/api/invoices/${bOwns.invoice}`;
+    const before = await asSeenByB(path);
+    expect(before.status).toBe('issued');
+    await expectNotFoundForA(api.http().get(path));
+    await expectNotFoundForA(api.http().get(`${path}/document`));
+    await expectNotFoundForA(api.http().patch(path).send({ note: 'A was here' }));
+    for (const action of ['issue', 'void', 'write-off']) await expectNotFoundForA(api.http().post(`${path}/${action}`));
+    await expectNotFoundForA(api.http().post(`${path}/payments`).set('Idempotency-Key', randomUUID()).send({ amountMinor: 1000, method: 'cash' }));
+    await expectNotFoundForA(api.http().post(`${path}/credit-notes`).set('Idempotency-Key', randomUUID()).send({ amountMinor: 1000 }));
+    await expectNotFoundForA(api.http().post(`${path}/apply-credit`).set('Idempotency-Key', randomUUID()));
+    expect(await asSeenByB(path)).toEqual(before);
+    expect((await api.http().get('/api/invoices').set(bearer(a.admin.accessToken)).expect(200)).body.data).toEqual([]);
   });
 
   it("cannot refund B's payment: 404, and nothing is refunded", async () => {
