@@ -16,6 +16,7 @@ import { z } from 'zod';
 import type { Pool } from 'pg';
 import { bookDispute, closeDispute, DISPUTE_OUTCOMES, eventSeen, PaymentNotSettled, paymentOfIntent, recordEvent, recordRefund, scoped, type ProviderEventOutcome } from '../../modules/payments';
 import type { Logger } from '../../platform/logger';
+import { fromStripeAmount } from '../../activities/payments/provider/stripe';
 import { INTENT_EVENTS, paymentWorkflowId, providerEvent } from '../../workflows/payments/payment.contract';
 import { DomainError } from '../errors';
 
@@ -25,12 +26,13 @@ const PROVIDER = 'stripe';
 const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[A-Za-z0-9_]{1,200}$`));
 const envelope = z.object({ id: id('evt'), type: z.string().max(100), data: z.object({ object: z.record(z.string(), z.unknown()) }) });
 const intentObject = z.object({ id: id('pi') });
-const chargeObject = z.object({ payment_intent: id('pi').nullable(), amount_refunded: z.number().int().min(0) });
+const currency = z.string().regex(/^[a-zA-Z]{3}$/);
+const chargeObject = z.object({ payment_intent: id('pi').nullable(), amount_refunded: z.number().int().min(0), currency: currency.optional() });
 const disputeObject = z.object({
   id: id('dp'),
   payment_intent: id('pi').nullable(),
   amount: z.number().int().min(1),
-  currency: z.string().regex(/^[a-zA-Z]{3}$/),
+  currency,
   reason: z.string().regex(/^[a-z_]{1,50}$/),
   // Unix seconds, within what a Date holds (year 9999): past it the dispute's date would be no date at all.
   created: z.number().int().min(0).max(253_402_300_799),
@@ -48,7 +50,7 @@ export class StripeWebhooks {
     if ((INTENT_EVENTS as readonly string[]).includes(event.type)) return this.toSaga(event, parse(intentObject, object).id);
     if (event.type === 'charge.refunded') {
       const charge = parse(chargeObject, object);
-      return this.refund(event, charge.payment_intent, charge.amount_refunded);
+      return this.refund(event, charge.payment_intent, charge.currency ? inMinorUnits(charge.amount_refunded, charge.currency, 'amount_refunded') : charge.amount_refunded);
     }
     if (event.type === 'charge.dispute.created') return this.dispute(event, parse(disputeObject, object));
     if (event.type === 'charge.dispute.closed') return this.dispute(event, parse(disputeObject, object), 'closed');
@@ -101,7 +103,7 @@ export class StripeWebhooks {
       tenantId: payment.tenantId,
       paymentId: payment.paymentId,
       disputeId: d.id,
-      amountMinor: d.amount,
+      amountMinor: inMinorUnits(d.amount, d.currency, 'amount'),
       currency: d.currency,
       reason: d.reason,
       openedAt: new Date(d.created * 1000),
@@ -126,6 +128,17 @@ export class StripeWebhooks {
     const record = { eventId: event.id, provider: PROVIDER, type: event.type, providerRef: intentId, tenantId: null, paymentId: null, outcome: 'unmatched' as const };
     const fresh = await scoped(this.deps.db, null, (tx) => recordEvent(tx, record));
     return { received: true, outcome: fresh ? 'unmatched' : 'duplicate' };
+  }
+}
+
+/** An amount in Stripe's units (ISK: hundredths of a króna), in FinFlow's minor units; not a whole number of them: a 400. */
+function inMinorUnits(amount: number, currency: string, field: string): number {
+  try {
+    return fromStripeAmount(amount, currency);
+  } catch {
+    throw new DomainError('validation-error', 'The event is not in the shape this endpoint expects', {
+      errors: [{ path: `body.data.object.${field}`, message: `not a whole number of ${currency.toUpperCase()} minor units` }],
+    });
   }
 }
 

@@ -23,6 +23,28 @@ export const PAYMENT_ID_METADATA = 'finflow_payment_id';
 /** The charge's refunded total comes with the intent, so a compensation refunds only what is left. */
 const EXPAND = ['latest_charge'];
 
+/**
+ * Where Stripe's API unit differs from the ISO 4217 minor unit FinFlow keeps (core/money): ISK has no minor unit in
+ * ISO 4217, but Stripe's API keeps it two-decimal ("an ISK amount of 100 represents 1 króna", amounts multiples of
+ * 100). Zero-decimal (JPY, KRW, ...) and three-decimal (KWD, ...) currencies agree with ISO 4217.
+ */
+const STRIPE_UNITS_PER_MINOR: Readonly<Record<string, number>> = { ISK: 100 };
+const unitsPerMinor = (currency: string) => STRIPE_UNITS_PER_MINOR[currency.toUpperCase()] ?? 1;
+
+/** FinFlow's minor units as Stripe's API counts them. */
+export function toStripeAmount(amountMinor: number, currency: string): number {
+  const amount = amountMinor * unitsPerMinor(currency);
+  if (!Number.isSafeInteger(amount)) throw new ProviderError(PROVIDER_INVALID_REQUEST, `The amount is too large for Stripe in ${currency.toUpperCase()}`);
+  return amount;
+}
+
+/** An amount Stripe's API states, in FinFlow's minor units; one that is not a whole number of them is unexpected, never rounded. */
+export function fromStripeAmount(amount: number, currency: string): number {
+  const minor = amount / unitsPerMinor(currency);
+  if (!Number.isSafeInteger(minor)) throw new ProviderError(PROVIDER_UNEXPECTED, `Stripe stated ${amount} in ${currency.toUpperCase()}, not a whole number of its minor units`);
+  return minor;
+}
+
 /** A client for Stripe at `url` (stripe-mock, or a test's Stripe double); stripe-mock accepts any test key. */
 export function stripeClientAt(url: string, apiKey = 'sk_test_123'): Stripe {
   const u = new URL(url);
@@ -48,9 +70,9 @@ export function toIntent(pi: Stripe.PaymentIntent): ProviderIntent {
   return {
     providerRef: pi.id,
     status,
-    amountMinor: pi.amount,
-    amountCapturedMinor: pi.amount_received ?? 0,
-    amountRefundedMinor: charge?.amount_refunded ?? 0,
+    amountMinor: fromStripeAmount(pi.amount, pi.currency),
+    amountCapturedMinor: fromStripeAmount(pi.amount_received ?? 0, pi.currency),
+    amountRefundedMinor: fromStripeAmount(charge?.amount_refunded ?? 0, pi.currency),
     currency: pi.currency.toUpperCase() as Currency,
     ...(status === 'requires_action' && pi.client_secret
       ? { nextAction: { type: pi.next_action?.type ?? 'use_stripe_sdk', clientSecret: pi.client_secret, ...(redirectUrl ? { redirectUrl } : {}) } }
@@ -73,11 +95,11 @@ export class StripeProvider implements PaymentProvider {
   readonly name = 'stripe';
   constructor(protected readonly stripe: Stripe) {}
 
-  createIntent(input: Parameters<PaymentProvider['createIntent']>[0]): Promise<ProviderIntent> {
+  async createIntent(input: Parameters<PaymentProvider['createIntent']>[0]): Promise<ProviderIntent> {
     return mapped(
       this.stripe.paymentIntents.create(
         {
-          amount: input.amountMinor,
+          amount: toStripeAmount(input.amountMinor, input.currency),
           currency: input.currency.toLowerCase(),
           payment_method: input.paymentMethod,
           confirm: false,
@@ -108,9 +130,11 @@ export class StripeProvider implements PaymentProvider {
   }
 
   async refund(input: Parameters<PaymentProvider['refund']>[0]) {
+    // The intent's currency decides Stripe's unit (the refund request does not carry one).
+    const { currency } = await this.stripe.paymentIntents.retrieve(input.providerRef).catch(classify);
     const refund = await this.stripe.refunds
       .create(
-        { payment_intent: input.providerRef, amount: input.amountMinor, metadata: { [PAYMENT_ID_METADATA]: input.paymentId, finflow_refund_id: input.refundId } },
+        { payment_intent: input.providerRef, amount: toStripeAmount(input.amountMinor, currency), metadata: { [PAYMENT_ID_METADATA]: input.paymentId, finflow_refund_id: input.refundId } },
         { idempotencyKey: input.idempotencyKey },
       )
       .catch(classify);
