@@ -64,7 +64,7 @@ export function invoiceRoutes(invoices: InvoicesService): AnyRoute[] {
       tag: TAG,
       access: READ,
       query: ageingQuery,
-      responses: { 200: { description: 'The ageing report (JSON, or the HTML page)', schema: ageingReport } },
+      responses: { 200: { description: 'The ageing report (JSON, or the HTML page)', schema: ageingReport, alsoAs: ['text/html'] } },
       async handler(ctx, { query, principal }) {
         const { report, tenantName } = await invoices.ageing(principal!, query.asOf ?? dateOf(Date.now()));
         const html = query.format === 'html' || (query.format === undefined && ctx.accepts('application/json', 'text/html') === 'text/html');

@@ -1,6 +1,6 @@
 /** The invoice routes' request and response schemas (zod, strict), beside the routes. */
 import { z } from 'zod';
-import { AGEING_BUCKETS, MAX_LINES, MAX_QUANTITY, MAX_TAX_RATE_BP } from '../../core/invoices';
+import { AGEING_BUCKETS, lineProblem, MAX_LINES, MAX_QUANTITY, MAX_TAX_RATE_BP } from '../../core/invoices';
 import { CURRENCIES, MAX_AMOUNT_MINOR } from '../../core/money';
 import { INVOICE_STATUSES } from '../../modules/invoices';
 import { isoDate } from '../accounting/schemas';
@@ -23,7 +23,13 @@ export const createInvoiceBody = z
   .object({
     customerId,
     currency: z.enum(CURRENCIES),
-    lines: z.array(line).min(1).max(MAX_LINES),
+    lines: z
+      .array(line)
+      .min(1)
+      .max(MAX_LINES)
+      // Each line within bounds can still add up past what an amount may be (the totals refuse it: was a 500).
+      .refine((ls) => lineProblem(ls) === undefined, `the invoice total must be at most ${MAX_AMOUNT_MINOR} minor units`)
+      .meta(documentedRules(`the invoice total (lines with their tax) is at most ${MAX_AMOUNT_MINOR} minor units`)),
     terms: terms.optional(),
     dueDate: isoDate.optional().describe('Overrides terms'),
     note: freeText(1000).optional(),

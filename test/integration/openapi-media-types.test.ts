@@ -28,7 +28,7 @@ describe('the OpenAPI document and the report pages', () => {
     expect(Object.keys(document.paths[path]!.get!.responses['200']!.content ?? {})).toEqual(['application/json', 'text/html']);
   });
 
-  it('documents text/html for the account ledger page too', () => {
-    expect(Object.keys(document.paths['/api/accounting/reports/accounts/{id}/ledger']!.get!.responses['200']!.content ?? {})).toEqual(['application/json', 'text/html']);
+  it.each(['/api/accounting/reports/accounts/{id}/ledger', '/api/invoices/ageing'])('documents text/html for %s too', (path) => {
+    expect(Object.keys(document.paths[path]!.get!.responses['200']!.content ?? {})).toEqual(['application/json', 'text/html']);
   });
 });
