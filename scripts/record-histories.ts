@@ -1,10 +1,10 @@
 /**
  * `npm run histories:record`: runs every branch of every production workflow type (PaymentSaga, RefundWorkflow,
- * PaymentSagaReconciler, CreditApplication, SmokeWorkflow) on Temporal's time-skipping test server, with the activities the workers
- * register (workers/task-queues.ts) over a private, freshly migrated database and the stripe-mock sandbox, and writes
- * each execution's history to test/replay/<task queue>/<branch>.json. The replay test
- * (test/workflow/replay/replay.workflow.test.ts) replays them against the workflow code of the day: a change that is
- * not replay-safe for a workflow already running fails `npm test`.
+ * PaymentSagaReconciler, CreditApplication, SmokeWorkflow, InvoiceLifecycle, PeriodClose) on Temporal's time-skipping
+ * test server, with the activities the workers register (workers/task-queues.ts) over a private, freshly migrated
+ * database and the stripe-mock sandbox, and writes each execution's history to test/replay/<task queue>/<branch>.json.
+ * The replay test (test/workflow/replay/replay.workflow.test.ts) replays them against the workflow code of the day: a
+ * change that is not replay-safe for a workflow already running fails `npm test`.
  *
  * A committed history is what executions of its day did, and some may still be running: it is never overwritten.
  * The recorder refuses (before recording anything) when a chosen branch's file exists; a branch whose path a
@@ -68,13 +68,19 @@ import {
   writeOffInvoice,
   type InvoiceDraft,
 } from '../workflows/invoices/invoice-lifecycle.contract';
+import { PeriodClose } from '../workflows/accounting';
+import { periodCloseProgress, periodCloseWorkflowId, signOffClose, type CloseStep, type PeriodCloseInput, type PeriodCloseState } from '../workflows/accounting/period-close.contract';
+import { money, type Currency } from '../core/money';
+import { postJournalEntry } from '../platform/ledger';
+import { tenantWithChart } from '../test/support/ledger';
+import { updateRefusal } from '../test/support/updates';
 
 const ROOT = path.resolve(__dirname, '..');
 const REPLAY_DIR = path.join(ROOT, 'test', 'replay');
 const EventType = temporal.api.enums.v1.EventType;
 const ENCRYPTED = 'binary/encrypted';
 
-type Queue = 'payments' | 'credit' | 'platform' | 'invoices';
+type Queue = 'payments' | 'credit' | 'platform' | 'invoices' | 'accounting';
 interface Branch {
   queue: Queue;
   /** The file name without .json: `<workflow>-<branch>`. */
@@ -196,9 +202,11 @@ async function orphanedPayment(ctx: Ctx) {
 
 /** What the recorded execution ended with, in the form of Branch.outcome. */
 async function outcomeOf(handle: WorkflowHandle): Promise<string> {
-  const result = (await handle.result().catch(() => undefined)) as { status?: string; decision?: string; decidedBy?: string; failure?: { reason?: string } } | undefined;
+  const result = (await handle.result().catch(() => undefined)) as
+    | { status?: string; decision?: string; outcome?: string; decidedBy?: string; signedOffBy?: string; failure?: { reason?: string } }
+    | undefined;
   const execution = (await handle.describe()).status.name;
-  return [execution, result?.status ?? result?.decision, result?.failure?.reason ?? result?.decidedBy].filter(Boolean).join(' ');
+  return [execution, result?.status ?? result?.decision ?? result?.outcome, result?.failure?.reason ?? result?.decidedBy ?? result?.signedOffBy].filter(Boolean).join(' ');
 }
 const F = PAYMENT_FAILURES;
 
@@ -669,6 +677,116 @@ const INVOICE_BRANCHES: Branch[] = [
   ),
 ];
 
+/**
+ * PeriodClose: each branch closes a month of a tenant of its own (with the default chart) and a sale in it; the
+ * close is started by ALICE and signed off by BOB (finance), as the API starts and signs one.
+ */
+const CLOSE_POLICY = { signOffDays: 3, settlePollSeconds: 600, settleMaxPolls: 50 };
+const ALICE = 'user:alice';
+const BOB = 'user:bob';
+const BY_FINANCE = { by: BOB, role: 'finance' };
+
+function postEntry(ctx: Ctx, tenantId: string, date: string, lines: [string, number, Currency][]) {
+  return withTenant(ctx.db, tenantId, (tx) =>
+    postJournalEntry(tx, {
+      id: randomUUID(),
+      tenantId,
+      effectiveAt: new Date(`${date}T12:00:00Z`),
+      description: 'recorded close',
+      source: { type: 'test', id: randomUUID() },
+      postings: lines.map(([systemKey, amount, currency]) => ({ account: { systemKey }, amount: money(amount, currency) })),
+    }),
+  );
+}
+
+/** A tenant with a EUR sale in the month, and its close started by ALICE. */
+async function startClose(ctx: Ctx, q: string, tenantId: string, periodStart: string) {
+  await postEntry(ctx, tenantId, `${periodStart.slice(0, 8)}10`, [['cash', 12_000, 'EUR'], ['sales_revenue', -12_000, 'EUR']]);
+  const input: PeriodCloseInput = { tenantId, trigger: 'manual', startedBy: ALICE, periodStart, policy: CLOSE_POLICY };
+  return ctx.env.client.workflow.start(PeriodClose, { workflowId: periodCloseWorkflowId(tenantId, periodStart, randomUUID()), taskQueue: q, args: [input] });
+}
+
+async function untilCloseStep(handle: WorkflowHandle, step: CloseStep, check: (s: PeriodCloseState) => boolean = () => true) {
+  await eventually(`the close to be ${step}`, async () => {
+    const s = await handle.query(periodCloseProgress);
+    return s.step === step && check(s);
+  }, 120_000);
+}
+
+/** Waits for the sign-off step (checked by `check`), signs off as BOB, and waits for the end. */
+async function signedOff(handle: WorkflowHandle, check?: Parameters<typeof untilCloseStep>[2]) {
+  await untilCloseStep(handle, 'awaiting_sign_off', check);
+  await handle.executeUpdate(signOffClose, { args: [BY_FINANCE] });
+  return settled(handle);
+}
+
+const periodClose = (name: string, outcome: string, run: Branch['run']): Branch => ({ queue: 'accounting', name: `period-close-${name}`, outcome, run });
+const CLOSED = `COMPLETED closed ${BOB}`;
+const ACCOUNTING_BRANCHES: Branch[] = [
+  periodClose('signed-off', CLOSED, (ctx) =>
+    ctx.withWorker('accounting', async (q) => {
+      const tenantId = await tenantWithChart(ctx.db);
+      return signedOff(await startClose(ctx, q, tenantId, '2025-01-01'), (s) => s.inFlightPayments === 0 && !s.yearEnd && s.revaluationLines === 0);
+    }),
+  ),
+  periodClose('waited-for-payments', CLOSED, (ctx) =>
+    ctx.withWorker('accounting', async (q) => {
+      // A payment of the month still in flight (the month of today: payments are dated by the database's clock).
+      const tenantId = await tenantWithChart(ctx.db);
+      const payment = newPaymentInput(tenantId);
+      await insertPaymentRow(ctx.db, payment);
+      const handle = await startClose(ctx, q, tenantId, `${new Date().toISOString().slice(0, 7)}-01`);
+      await untilCloseStep(handle, 'waiting_for_payments', (s) => s.inFlightPayments === 1);
+      await ctx.env.sleep(2 * CLOSE_POLICY.settlePollSeconds * 1000); // two more looks, still in flight
+      await withTenant(ctx.db, tenantId, (tx) => tx.query("UPDATE payments SET status = 'failed' WHERE id = $1", [payment.paymentId]));
+      await ctx.env.sleep(CLOSE_POLICY.settlePollSeconds * 1000);
+      return signedOff(handle, (s) => s.inFlightPayments === 0);
+    }),
+  ),
+  periodClose('escalated', CLOSED, (ctx) =>
+    ctx.withWorker('accounting', async (q) => {
+      const tenantId = await tenantWithChart(ctx.db);
+      const handle = await startClose(ctx, q, tenantId, '2025-02-01');
+      await untilCloseStep(handle, 'awaiting_sign_off');
+      await ctx.env.sleep(CLOSE_POLICY.signOffDays * DAY_MS + 60_000);
+      return signedOff(handle, (s) => s.escalated);
+    }),
+  ),
+  periodClose('year-end', CLOSED, (ctx) =>
+    ctx.withWorker('accounting', async (q) => {
+      // The default fiscal year is the calendar year: December closes it.
+      const tenantId = await tenantWithChart(ctx.db);
+      await postEntry(ctx, tenantId, '2024-12-11', [['processing_fees', 2_500, 'EUR'], ['cash', -2_500, 'EUR']]);
+      return signedOff(await startClose(ctx, q, tenantId, '2024-12-01'), (s) => s.yearEnd);
+    }),
+  ),
+  periodClose('self-sign-off-refused', CLOSED, (ctx) =>
+    ctx.withWorker('accounting', async (q) => {
+      const tenantId = await tenantWithChart(ctx.db);
+      const handle = await startClose(ctx, q, tenantId, '2025-04-01');
+      await untilCloseStep(handle, 'awaiting_sign_off');
+      const refusal = await updateRefusal(handle, signOffClose, [{ by: ALICE, role: 'finance' }]);
+      if (!/started this close cannot sign it off/.test(refusal.cause?.message ?? '')) throw new Error(`the self sign-off was refused for another reason: ${refusal.cause?.message}`);
+      return signedOff(handle);
+    }),
+  ),
+  periodClose('fx-revaluation', CLOSED, (ctx) =>
+    ctx.withWorker('accounting', async (q) => {
+      // 100.00 USD receivable at 0.90 on 10 March, 0.95 on 31 March: one revaluation line, a 5.00 EUR gain.
+      const tenantId = await tenantWithChart(ctx.db);
+      await withTenant(ctx.db, tenantId, async (tx) => {
+        await tx.query("UPDATE tenants SET reporting_currency = 'EUR' WHERE id = $1", [tenantId]);
+        await tx.query(
+          `INSERT INTO fx_rates (tenant_id, base, quote, rate_date, rate, entered_by) VALUES ($1, 'USD', 'EUR', '2025-03-10', '0.9', 'recorder'), ($1, 'USD', 'EUR', '2025-03-31', '0.95', 'recorder')`,
+          [tenantId],
+        );
+      });
+      await postEntry(ctx, tenantId, '2025-03-10', [['accounts_receivable', 10_000, 'USD'], ['sales_revenue', -10_000, 'USD']]);
+      return signedOff(await startClose(ctx, q, tenantId, '2025-03-01'), (s) => s.revaluationLines === 1);
+    }),
+  ),
+];
+
 const fileOf = (branch: Branch) => path.join(REPLAY_DIR, branch.queue, `${branch.name}.json`);
 
 async function main() {
@@ -677,7 +795,7 @@ async function main() {
   const unknown = args.filter((a) => a.startsWith('--') && a !== '--force');
   if (unknown.length) throw new Error(`unknown option ${unknown.join(', ')} (only --force)`);
   const only = args.filter((a) => !a.startsWith('--'));
-  const chosen = [...BRANCHES, ...INVOICE_BRANCHES].filter((b) => !only.length || only.some((o) => `${b.queue}/${b.name}`.includes(o)));
+  const chosen = [...BRANCHES, ...INVOICE_BRANCHES, ...ACCOUNTING_BRANCHES].filter((b) => !only.length || only.some((o) => `${b.queue}/${b.name}`.includes(o)));
   if (!chosen.length) throw new Error(`no branch matches ${only.join(', ')}`);
   const existing = chosen.filter((b) => existsSync(fileOf(b)));
   if (existing.length && !force) {
@@ -705,7 +823,7 @@ async function record(chosen: Branch[]) {
   const quiet = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} };
   const [env] = await Promise.all([
     timeSkippingEnv(cfg),
-    ...(['payments', 'credit', 'platform', 'invoices'] as const).map(async (q) =>
+    ...(['payments', 'credit', 'platform', 'invoices', 'accounting'] as const).map(async (q) =>
       bundles.set(q, await bundleWorkflowCode({ workflowsPath: TASK_QUEUE_DEFINITIONS[q]!.workflowsPath, failureConverterPath: dataConverter.failureConverterPath, logger: quiet })),
     ),
   ]);

@@ -52,7 +52,7 @@ const WAITING_PAYMENTS = [
 ].map((branch) => `${branch}${WAITS}`);
 
 /** Every branch of every production workflow type: a missing file (an empty or partial directory) fails. */
-const EXPECTED: Record<'payments' | 'credit' | 'platform' | 'invoices', string[]> = {
+const EXPECTED: Record<'payments' | 'credit' | 'platform' | 'invoices' | 'accounting', string[]> = {
   payments: [
     ...WAITING_PAYMENTS,
     'payment-authorization-expired',
@@ -90,6 +90,14 @@ const EXPECTED: Record<'payments' | 'credit' | 'platform' | 'invoices', string[]
   ],
   platform: ['smoke-delayed', 'smoke-failed', 'smoke-recorded'],
   invoices: ['invoice-credit-note-after-payment', 'invoice-credited', 'invoice-paid', 'invoice-voided', 'invoice-written-off'],
+  accounting: [
+    'period-close-escalated',
+    'period-close-fx-revaluation',
+    'period-close-self-sign-off-refused',
+    'period-close-signed-off',
+    'period-close-waited-for-payments',
+    'period-close-year-end',
+  ],
 };
 EXPECTED.payments.sort();
 const QUEUES = Object.keys(EXPECTED) as (keyof typeof EXPECTED)[];
