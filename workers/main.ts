@@ -7,7 +7,7 @@ import { createLogger } from '../platform/logger';
 import { temporalLogger } from '../platform/temporal/logger';
 import { CreditModelLoadError } from '../activities/credit';
 import { connectWorker, createWorkers, workerDeps } from './create-workers';
-import { ensurePaymentSagaReconcilerSchedule } from './payment-saga-reconciler';
+import { ensurePaymentSagaReconcilerSchedule, ScheduleUnreadableError } from './payment-saga-reconciler';
 
 async function main() {
   const cfg = loadComponentConfigOrExit('worker');
@@ -20,8 +20,14 @@ async function main() {
   const connection = await connectWorker(cfg);
   const workers = await createWorkers(cfg, connection, deps, cfg.WORKER_TASK_QUEUES);
   if (deps.temporal) {
-    const schedule = await ensurePaymentSagaReconcilerSchedule(deps.temporal, cfg);
-    log.info({ scheduleId: schedule.scheduleId, everySeconds: cfg.PAYMENT_RECONCILE_INTERVAL_SECONDS }, 'payment saga reconciler scheduled');
+    try {
+      const schedule = await ensurePaymentSagaReconcilerSchedule(deps.temporal, cfg);
+      log.info({ scheduleId: schedule.scheduleId, everySeconds: cfg.PAYMENT_RECONCILE_INTERVAL_SECONDS }, 'payment saga reconciler scheduled');
+    } catch (err) {
+      // Not this worker's to fix, and no reason to stop serving its task queues.
+      if (!(err instanceof ScheduleUnreadableError)) throw err;
+      log.error({ scheduleId: err.scheduleId }, err.message);
+    }
   }
   log.info({ taskQueues: workers.map((w) => w.options.taskQueue), namespace: cfg.TEMPORAL_NAMESPACE }, 'workers polling');
   const health = cfg.HEALTH_PORT ? startHealthServer(cfg.HEALTH_PORT, () => workers.every((w) => w.getState() === 'RUNNING')) : undefined;

@@ -8,6 +8,7 @@
  * The payments worker creates it at start-up, or updates it to its config if it exists: idempotent, so every
  * replica may. Its id carries the task-queue prefix, so a test run or a developer owns a schedule of their own.
  */
+import { ValueError } from '@temporalio/common';
 import { ScheduleAlreadyRunning, type Client, type ScheduleHandle, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import type { Config } from '../platform/config';
 import { taskQueue } from '../platform/temporal/client';
@@ -53,7 +54,30 @@ export async function ensurePaymentSagaReconcilerSchedule(client: Client, cfg: R
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
     const handle = client.schedule.getHandle(scheduleId);
-    await handle.update((prev) => ({ ...prev, spec, action, policies: { ...prev.policies, ...policies } }));
+    try {
+      await handle.update((prev) => ({ ...prev, spec, action, policies: { ...prev.policies, ...policies } }));
+    } catch (updateErr) {
+      if (updateErr instanceof ValueError) throw new ScheduleUnreadableError(scheduleId, updateErr);
+      throw updateErr;
+    }
     return handle;
+  }
+}
+
+/**
+ * The schedule exists but its payloads do not decode with this process's keys: another clone's (same task-queue
+ * prefix on one Temporal server) or a key no longer listed. It is left as it is; the worker goes on polling.
+ */
+export class ScheduleUnreadableError extends Error {
+  constructor(
+    readonly scheduleId: string,
+    cause: Error,
+  ) {
+    super(
+      `schedule ${scheduleId} exists but cannot be read with PAYLOAD_ENCRYPTION_KEYS (${cause.message}); left unchanged. ` +
+        'Another clone on this Temporal server? Give each clone its own TEMPORAL_TASK_QUEUE_PREFIX (README: Local stack)',
+      { cause },
+    );
+    this.name = 'ScheduleUnreadableError';
   }
 }

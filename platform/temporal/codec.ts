@@ -135,7 +135,13 @@ export class TenantPayloadCodec implements PayloadCodec {
     const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
     decipher.setAAD(payload.metadata![KEY_ID_METADATA]!);
     decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-    const plaintext = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+    let plaintext: Buffer;
+    try {
+      plaintext = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+    } catch {
+      // A ValueError, as every refusal here: the SDK fails the task that carried the payload (Temporal retries it).
+      throw new ValueError(`encrypted payload under key id ${fromUtf8.decode(payload.metadata![KEY_ID_METADATA]!)} does not authenticate: another key of that id, or altered`);
+    }
     return temporal.api.common.v1.Payload.decode(plaintext);
   }
 

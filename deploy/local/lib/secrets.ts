@@ -9,7 +9,9 @@ import path from 'node:path';
 
 /** Fresh local secrets: every variable FinFlow needs that has no safe default. */
 export function generateLocalSecrets(): Record<string, string> {
-  const keyId = `local-${new Date().toISOString().slice(0, 10)}`;
+  // A random suffix: two clones on one machine never share a key id, so a payload of one is never mistaken for
+  // the other's (a key id names one key).
+  const keyId = `local-${new Date().toISOString().slice(0, 10)}-${randomBytes(4).toString('hex')}`;
   const jwtKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64');
   const operatorToken = `ffo_${randomBytes(32).toString('base64url')}`;
   return {
