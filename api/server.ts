@@ -13,6 +13,12 @@ async function main() {
   const server = createApp(deps).listen(config.API_PORT, config.API_HOST, () => {
     log.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api listening');
   });
+  server.once('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err;
+    const why = err.code === 'EADDRINUSE' ? 'is already in use' : 'may not be bound by this user';
+    console.error(`api not started: ${config.API_HOST}:${config.API_PORT} ${why}; set API_PORT to a free port (README: Configuration)`);
+    process.exit(1);
+  });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log.info({ signal }, 'api stopping');

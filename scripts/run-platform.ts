@@ -66,4 +66,4 @@ async function shutdown(code: number) {
 process.once('SIGINT', () => void shutdown(0));
 process.once('SIGTERM', () => void shutdown(0));
 for (const p of PROCESSES) launch(p.name, p.entry);
-console.log('FinFlow starting: API http://127.0.0.1:3000 (GET /ready), Temporal UI http://127.0.0.1:8233. Ctrl-C stops.');
+console.log(`FinFlow starting: API http://${env.API_HOST || '127.0.0.1'}:${env.API_PORT || '3000'} (GET /ready), Temporal UI http://127.0.0.1:8233. Ctrl-C stops.`);
