@@ -9,7 +9,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import { withTenant } from '../../platform/db/pool';
+import { readAsTenant, withTenant } from '../../platform/db/pool';
 import { failpoint } from '../../platform/failpoints';
 import { deterministicUuid } from '../../platform/ids';
 import { refusal } from '../platform/refusal';
@@ -49,8 +49,9 @@ const declined = (intent: ProviderIntent) => new ProviderError(PROVIDER_DECLINED
 const WAITING = new Set(['requires_action', 'processing']);
 
 export function createPaymentProviderActivities({ db, provider }: { db: Pool; provider: PaymentProvider }) {
-  const storedRef = (tenantId: string, paymentId: string) =>
-    withTenant(db, tenantId, async (tx) => (await tx.query<{ provider_ref: string | null }>('SELECT provider_ref FROM payments WHERE id = $1', [paymentId])).rows[0]?.provider_ref ?? null);
+  // One round trip (the tenant scope and the read as one message): every provider step reads it first.
+  const storedRef = async (tenantId: string, paymentId: string) =>
+    (await readAsTenant<{ provider_ref: string | null }>(db, tenantId, 'SELECT provider_ref FROM payments WHERE id = $1', [paymentId]))[0]?.provider_ref ?? null;
 
   /** The payment's intent: by the stored id, or created (idempotently) and its id stored before anything is confirmed. */
   async function intentOf(input: PaymentInput): Promise<ProviderIntent> {
