@@ -68,9 +68,12 @@ describe('the stripe-mock sandbox', () => {
     expect(error).toMatchObject({ type: PROVIDER_DECLINED, code });
   });
 
-  it.each(['pm_card_threeDSecure2Required', 'pm_unknown_to_stripe'])('refuses %s, a payment method it does not play, as an invalid request, making no intent', async (pm) => {
+  it.each([
+    ['pm_card_threeDSecure2Required', 'payment_method_not_supported_by_sandbox'],
+    ['pm_unknown_to_stripe', 'resource_missing'],
+  ])('refuses %s, a payment method it does not play, as an invalid request (%s), making no intent', async (pm, code) => {
     const paymentId = randomUUID();
-    await expect(authorize(paymentId, pm)).rejects.toMatchObject({ type: PROVIDER_INVALID_REQUEST, code: 'resource_missing' });
+    await expect(authorize(paymentId, pm)).rejects.toMatchObject({ type: PROVIDER_INVALID_REQUEST, code });
     expect(await sandbox.findIntent(paymentId)).toBeUndefined();
   });
 

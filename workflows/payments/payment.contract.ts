@@ -60,7 +60,12 @@ export const PAYMENT_FAILURES = {
   reviewTimedOut: 'PaymentReviewTimedOut',
   providerUnavailable: 'PaymentProviderUnavailable',
   ledgerFailed: 'PaymentLedgerFailed',
+  /** Locally only: a Stripe test card the sandbox does not play (3-D Secure); the tests' Stripe double and Stripe test mode do. */
+  methodNotSupportedBySandbox: 'PaymentMethodNotSupportedBySandbox',
 } as const;
+
+/** The provider's code (ProviderInvalidRequest) for a test card the local sandbox does not play. */
+export const SANDBOX_UNSUPPORTED_METHOD = 'payment_method_not_supported_by_sandbox';
 export type PaymentFailureReason = (typeof PAYMENT_FAILURES)[keyof typeof PAYMENT_FAILURES];
 
 /** The failure code of a payment cancelled from Temporal (Web UI, CLI: a workflow cancellation). */

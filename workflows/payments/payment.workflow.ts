@@ -40,6 +40,7 @@ import {
   capturePayment,
   PAYMENT_CANCELED,
   PAYMENT_FAILURES,
+  SANDBOX_UNSUPPORTED_METHOD,
   paymentState,
   providerEvent,
   reviewPayment,
@@ -336,6 +337,9 @@ function classifyFailure(err: unknown): PaymentFailure | undefined {
   const inner = err.cause;
   const cause = { activityType: err.activityType, type: inner instanceof ApplicationFailure ? (inner.type ?? undefined) : inner?.name, message: inner?.message ?? err.message, retryState: err.retryState };
   if (isFailureOfType(err, 'ProviderDeclined')) return { reason: PAYMENT_FAILURES.declined, message: 'the card was declined', cause };
+  if (isFailureOfType(err, 'ProviderInvalidRequest') && inner instanceof ApplicationFailure && inner.details?.[0] === SANDBOX_UNSUPPORTED_METHOD) {
+    return { reason: PAYMENT_FAILURES.methodNotSupportedBySandbox, message: 'the local sandbox does not play this payment method', cause };
+  }
   if (isFailureOfType(err, 'ProviderInvalidRequest')) return { reason: PAYMENT_FAILURES.declined, message: 'the provider refused the payment', cause };
   if (isFailureOfType(err, 'ProviderUnexpectedAnswer')) return { reason: PAYMENT_FAILURES.providerUnavailable, message: 'the provider answered what the adapter does not know', cause };
   if (LEDGER_STEPS.includes(err.activityType)) return { reason: PAYMENT_FAILURES.ledgerFailed, message: 'the ledger could not record the payment', cause };

@@ -3,7 +3,8 @@
  * validates each request), and the state stripe-mock does not keep is kept here, in Postgres, with Stripe's
  * test-card semantics: `pm_card_visa` and `pm_card_mastercard` succeed; `pm_card_chargeDeclined`,
  * `pm_card_chargeDeclinedInsufficientFunds` and `pm_card_chargeDeclinedExpiredCard` decline; any other payment
- * method is refused as Stripe refuses one it does not know (an invalid request, no intent made). Intents are created
+ * method is refused as Stripe refuses one it does not know (an invalid request, no intent made), a 3-D Secure test
+ * card with its own code (SANDBOX_UNSUPPORTED_METHOD), so the payment is not taken for a decline. Intents are created
  * unconfirmed, one per idempotency key as on Stripe, then confirmed. With STRIPE_API_KEY set, StripeProvider is used
  * instead. Authentication (3-D Secure), asynchronous outcomes and webhooks are not played here: the tests' Stripe
  * double (test/support/stripe-double) plays them for the real adapter.
@@ -15,6 +16,7 @@ import type { Currency } from '../../../core/money';
 import { inTransaction } from '../../../platform/db/pool';
 import { ProviderError, PROVIDER_DECLINED, PROVIDER_INVALID_REQUEST, UNEXPECTED_STATE, type CreateIntentInput, type IntentRef, type PaymentProvider, type ProviderIntent } from './port';
 import { classify, StripeProvider } from './stripe';
+import { SANDBOX_UNSUPPORTED_METHOD } from '../../../workflows/payments/payment.contract';
 
 const DECLINES: Record<string, string> = {
   pm_card_chargeDeclined: 'generic_decline',
@@ -23,6 +25,9 @@ const DECLINES: Record<string, string> = {
 };
 
 const SUCCEEDS = new Set(['pm_card_visa', 'pm_card_mastercard']);
+
+/** Stripe test cards that need 3-D Secure: real cards to Stripe, which this sandbox does not play. */
+const NEEDS_AUTHENTICATION = new Set(['pm_card_threeDSecure2Required', 'pm_card_threeDSecureRequired', 'pm_card_authenticationRequired']);
 
 const ref = (prefix: string, id: string) => `${prefix}_sbx_${createHash('sha256').update(id).digest('hex').slice(0, 24)}`;
 
@@ -68,6 +73,13 @@ export class StripeMockSandboxProvider implements PaymentProvider {
   }
 
   async createIntent(input: CreateIntentInput): Promise<ProviderIntent> {
+    if (NEEDS_AUTHENTICATION.has(input.paymentMethod)) {
+      throw new ProviderError(
+        PROVIDER_INVALID_REQUEST,
+        `${input.paymentMethod} needs 3-D Secure, which the local sandbox does not play: the tests' Stripe double and Stripe test mode (STRIPE_API_KEY) do`,
+        SANDBOX_UNSUPPORTED_METHOD,
+      );
+    }
     // stripe-mock accepts any pm_ id; Stripe answers one it does not know "No such PaymentMethod".
     if (!SUCCEEDS.has(input.paymentMethod) && !DECLINES[input.paymentMethod]) {
       throw new ProviderError(PROVIDER_INVALID_REQUEST, 'No such PaymentMethod (the local sandbox knows only its test cards)', 'resource_missing');

@@ -138,6 +138,16 @@ describe('PaymentSaga', () => {
     });
   });
 
+  describe('when the local sandbox cannot play the card (3-D Secure)', () => {
+    it('completes failed with PaymentMethodNotSupportedBySandbox, not as a decline, naming where 3-D Secure can be tried', async () => {
+      const input = paymentInput({ paymentMethod: 'pm_card_threeDSecure2Required' });
+      const outcome = await withWorker((q) => run(input, q));
+      expectFailed(outcome, PAYMENT_FAILURES.methodNotSupportedBySandbox, 'ProviderInvalidRequest');
+      expect(outcome.result.failure!.cause!.message).toMatch(/3-D Secure.*Stripe double.*STRIPE_API_KEY/);
+      expect(await row(input.paymentId)).toMatchObject({ status: 'failed', failure_code: PAYMENT_FAILURES.methodNotSupportedBySandbox, ledger_entry_id: null });
+    });
+  });
+
   describe('when the provider is out for a while', () => {
     it('retries and succeeds once it answers', async () => {
       const input = paymentInput();
