@@ -37,9 +37,11 @@ const payment = z.object({
   amountRefundedMinor: z.number().int(),
   amountDisputedMinor: z.number().int(),
   disputeStatus: z
-    .enum(['open', 'won', 'lost', 'warning_closed'])
+    .enum(['inquiry', 'open', 'won', 'lost', 'warning_closed'])
     .nullable()
-    .describe("The payment's last dispute: open (amountDisputedMinor held back), won or warning_closed (returned: the payment is succeeded again), lost; null if never disputed"),
+    .describe(
+      "The payment's last dispute: inquiry (the issuer asks; no money moved, the payment stays succeeded), open (amountDisputedMinor held back), won (returned: the payment is succeeded again), warning_closed (an inquiry closed, nothing moved), lost; null if never disputed",
+    ),
   invoiceRef: z.string().nullable(),
   metadata: z.record(z.string(), z.string()),
   createdAt: z.string(),

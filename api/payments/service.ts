@@ -61,7 +61,7 @@ interface PaymentRow {
   amount_captured_minor: string;
   amount_refunded_minor: string;
   amount_disputed_minor: string;
-  dispute_status: 'open' | 'won' | 'lost' | 'warning_closed' | null;
+  dispute_status: 'inquiry' | 'open' | 'won' | 'lost' | 'warning_closed' | null;
   next_action: { type: string; clientSecret: string; redirectUrl?: string } | null;
   invoice_ref: string | null;
   created_by: string | null;

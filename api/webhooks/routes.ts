@@ -14,12 +14,12 @@ export function webhookRoutes(stripe: StripeWebhooks): AnyRoute[] {
       method: 'post',
       path: '/api/webhooks/stripe',
       summary:
-        'Stripe webhook endpoint: payment_intent.* (to the waiting payment saga), charge.dispute.created (books the dispute), charge.dispute.closed (returns a won dispute), charge.refunded (checks the refund). Signed with STRIPE_WEBHOOK_SECRET; each event acted on once.',
+        'Stripe webhook endpoint: payment_intent.* (to the waiting payment saga); charge.dispute.created (an inquiry is kept, nothing booked; a chargeback is booked), charge.dispute.updated (an inquiry turned chargeback is booked), charge.dispute.funds_withdrawn (books it if not yet), charge.dispute.closed and charge.dispute.funds_reinstated (return a won dispute once); charge.refunded (checks the refund). Signed with STRIPE_WEBHOOK_SECRET; each event acted on once, each dispute booked and returned at most once.',
       tag: 'webhooks',
       access: 'public',
       headers: z.object({ 'stripe-signature': z.string().min(1).max(2000) }),
       responses: {
-        200: { description: 'Received (outcome: delivered, saga_ended, disputed, dispute_closed, refund_known, needs_review, unmatched, duplicate or ignored)', schema: answer },
+        200: { description: 'Received (outcome: delivered, saga_ended, inquiry, disputed, dispute_closed, refund_known, needs_review, unmatched, duplicate or ignored)', schema: answer },
         409: { description: 'The payment is still being processed: Stripe sends the event again later', schema: null },
       },
       async handler(ctx, { headers }) {

@@ -4,9 +4,14 @@
  * to a payment by the intent id stored on the payment row, and handled once per event id:
  *   payment_intent.*        signalled to the running saga (providerEvent), which asks Stripe where the intent stands;
  *                           a saga that has ended has nothing to wait for (recorded `saga_ended`)
- *   charge.dispute.created  booked after the saga ended: the payment `disputed`, the ledger, `payment.disputed`
- *   charge.dispute.closed   won / warning_closed: the booking reversed, the payment `succeeded` again; lost: kept;
- *                           `payment.dispute_closed` either way
+ *   charge.dispute.created  an inquiry (`warning_*`): kept, nothing booked (Stripe takes no money for one); a
+ *                           chargeback: booked after the saga ended: the payment `disputed`, the ledger,
+ *                           `payment.disputed`
+ *   charge.dispute.updated  an inquiry turned into a chargeback: booked then (a closing status: as closed)
+ *   charge.dispute.funds_withdrawn   Stripe took the funds: booked, if neither event above booked it already
+ *   charge.dispute.closed   won / warning_closed: the booking reversed (an inquiry had none), the payment
+ *                           `succeeded` again; lost: kept; `payment.dispute_closed` either way
+ *   charge.dispute.funds_reinstated  Stripe returned the funds: closed won, if the close did not arrive first
  *   charge.refunded         FinFlow's own refund, or one made elsewhere (recorded `needs_review` for ops)
  * An event for no known intent is recorded `unmatched`. The payload is never logged or stored.
  */
@@ -14,7 +19,20 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import Stripe from 'stripe';
 import { z } from 'zod';
 import type { Pool } from 'pg';
-import { bookDispute, closeDispute, DISPUTE_OUTCOMES, eventSeen, PaymentNotSettled, paymentOfIntent, recordEvent, recordRefund, scoped, type ProviderEventOutcome } from '../../modules/payments';
+import {
+  bookDispute,
+  closeDispute,
+  DISPUTE_OUTCOMES,
+  eventSeen,
+  isInquiry,
+  PaymentNotSettled,
+  paymentOfIntent,
+  recordEvent,
+  recordInquiry,
+  recordRefund,
+  scoped,
+  type ProviderEventOutcome,
+} from '../../modules/payments';
 import type { Logger } from '../../platform/logger';
 import { fromStripeAmount } from '../../activities/payments/provider/stripe';
 import { INTENT_EVENTS, paymentWorkflowId, providerEvent } from '../../workflows/payments/payment.contract';
@@ -39,6 +57,16 @@ const disputeObject = z.object({
   status: z.string().regex(/^[a-z_]{1,50}$/),
 });
 
+/** What each dispute event is about: its creation, a change of status, the money taken or returned, its close. */
+type DisputeStep = 'created' | 'updated' | 'withdrawn' | 'reinstated' | 'closed';
+const DISPUTE_EVENTS = new Map<string, DisputeStep>([
+  ['charge.dispute.created', 'created'],
+  ['charge.dispute.updated', 'updated'],
+  ['charge.dispute.funds_withdrawn', 'withdrawn'],
+  ['charge.dispute.funds_reinstated', 'reinstated'],
+  ['charge.dispute.closed', 'closed'],
+]);
+
 export type WebhookAnswer = { received: true; outcome: ProviderEventOutcome | 'duplicate' | 'ignored' };
 
 export class StripeWebhooks {
@@ -52,8 +80,8 @@ export class StripeWebhooks {
       const charge = parse(chargeObject, object);
       return this.refund(event, charge.payment_intent, charge.currency ? inMinorUnits(charge.amount_refunded, charge.currency, 'amount_refunded') : charge.amount_refunded);
     }
-    if (event.type === 'charge.dispute.created') return this.dispute(event, parse(disputeObject, object));
-    if (event.type === 'charge.dispute.closed') return this.dispute(event, parse(disputeObject, object), 'closed');
+    const step = DISPUTE_EVENTS.get(event.type);
+    if (step) return this.dispute(event, parse(disputeObject, object), step);
     return { received: true, outcome: 'ignored' }; // an event this endpoint does not act on: acknowledged, not kept
   }
 
@@ -66,7 +94,7 @@ export class StripeWebhooks {
         errors: [{ path: 'headers.stripe-signature', message: 'not a valid signature of this body within 300 seconds' }],
       });
     }
-    return parse(envelope, event);
+    return parse(envelope, event, 'body');
   }
 
   private async toSaga(event: z.output<typeof envelope>, intentId: string): Promise<WebhookAnswer> {
@@ -95,7 +123,7 @@ export class StripeWebhooks {
     return { received: true, outcome };
   }
 
-  private async dispute(event: z.output<typeof envelope>, d: z.output<typeof disputeObject>, closed?: 'closed'): Promise<WebhookAnswer> {
+  private async dispute(event: z.output<typeof envelope>, d: z.output<typeof disputeObject>, step: DisputeStep): Promise<WebhookAnswer> {
     const payment = d.payment_intent ? await paymentOfIntent(this.deps.db, d.payment_intent) : undefined;
     if (!payment) return this.unmatched(event, d.payment_intent);
     const notice = {
@@ -109,11 +137,20 @@ export class StripeWebhooks {
       openedAt: new Date(d.created * 1000),
     };
     const book = () => {
-      if (!closed) return bookDispute(this.deps.db, notice);
+      // The money moved: Stripe took it, or gave it back (a win), whatever the dispute's status says.
+      if (step === 'withdrawn') return bookDispute(this.deps.db, notice);
+      if (step === 'reinstated') return closeDispute(this.deps.db, { ...notice, outcome: 'won' });
       const outcome = DISPUTE_OUTCOMES.find((o) => o === d.status);
-      if (outcome) return closeDispute(this.deps.db, { ...notice, outcome });
-      // A closing status Stripe adds later: nothing is decided about the money without someone looking.
-      const record = { ...notice.event, tenantId: payment.tenantId, paymentId: payment.paymentId, outcome: 'needs_review' as const, detail: `a dispute closed ${d.status}` };
+      // An update to a closing status says what the close will (each dispute closes once).
+      if (step === 'closed' || (step === 'updated' && outcome)) {
+        if (outcome) return closeDispute(this.deps.db, { ...notice, outcome });
+      } else if (isInquiry(d.status)) {
+        return recordInquiry(this.deps.db, notice);
+      } else if (step === 'created' || d.status === 'needs_response' || d.status === 'under_review') {
+        return bookDispute(this.deps.db, notice);
+      }
+      // A status Stripe adds later: nothing is decided about the money without someone looking.
+      const record = { ...notice.event, tenantId: payment.tenantId, paymentId: payment.paymentId, outcome: 'needs_review' as const, detail: `a dispute ${step} ${d.status}` };
       return scoped(this.deps.db, payment.tenantId, async (tx) => ((await recordEvent(tx, record)) ? ('needs_review' as const) : ('duplicate' as const)));
     };
     const outcome = await book().catch((err: unknown) => {
@@ -143,10 +180,11 @@ function inMinorUnits(amount: number, currency: string, field: string): number {
 }
 
 /** A signed event in a shape this endpoint does not expect: a 400 naming the field, nothing done. */
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+/** Validates the event's object (at body.data.object) or, with `at` 'body', the event itself; errors name the path. */
+function parse<T extends z.ZodType>(schema: T, value: unknown, at = 'body.data.object'): z.output<T> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   throw new DomainError('validation-error', 'The event is not in the shape this endpoint expects', {
-    errors: parsed.error.issues.map((i) => ({ path: ['body', ...i.path].join('.'), message: i.message })),
+    errors: parsed.error.issues.map((i) => ({ path: [at, ...i.path].join('.'), message: i.message })),
   });
 }

@@ -1,13 +1,19 @@
 /**
- * Disputes (chargebacks) on a payment that succeeded, after its saga ended. Each is kept once by the provider's
- * dispute id (`payment_disputes`), so every event about it, repeated or not, moves money at most once:
- * - opened (`charge.dispute.created`): in one transaction the event is recorded, the payment becomes `disputed`, the
- *   ledger moves the disputed amount from the provider clearing account to `disputes` (contra revenue, as refunds)
- *   and `payment.disputed` goes to the outbox. Never more is booked than is still with FinFlow (captured, less
- *   refunded, less disputed before): a provider claiming more gets what is left booked and the event flagged
+ * Disputes (chargebacks) on a payment that succeeded, after its saga ended, booked when the provider takes the money
+ * and not before. Each is kept once by the provider's dispute id (`payment_disputes`), so every event about it,
+ * repeated, late or out of order, moves money at most once:
+ * - an inquiry (recordInquiry: Stripe's `warning_*` statuses, the issuer asking before it charges back) takes no
+ *   money: it is kept as `inquiry`, the payment stays `succeeded` (refundable) with `dispute_status` `inquiry`, and
+ *   nothing is booked.
+ * - booked (bookDispute: a chargeback's creation, an inquiry turned into one, or the provider's word that it took
+ *   the funds, whichever comes first): in one transaction the event is recorded, the payment becomes `disputed`,
+ *   the ledger moves the disputed amount from the provider clearing account to `disputes` (contra revenue, as
+ *   refunds) and `payment.disputed` goes to the outbox. Never more is booked than is still with FinFlow (captured,
+ *   less refunded, less disputed before): a provider claiming more gets what is left booked and the event flagged
  *   `needs_review` for ops.
- * - closed (`charge.dispute.closed`): `won` and `warning_closed` return the money (the entry reversed, the payment
- *   `succeeded` again unless another dispute holds it), `lost` keeps it; `payment.dispute_closed` says which.
+ * - closed (closeDispute: its close, or the provider returning the funds, whichever comes first): `won` and
+ *   `warning_closed` return what was booked (the entry reversed, the payment `succeeded` again unless another
+ *   dispute holds it; an inquiry had nothing to return), `lost` keeps it; `payment.dispute_closed` says which.
  */
 import type { Pool, PoolClient } from 'pg';
 import type { Currency } from '../../core/money';
@@ -36,6 +42,9 @@ export const DISPUTE_OUTCOMES: readonly DisputeOutcome[] = ['won', 'lost', 'warn
 /** Outcomes that give the money back: a won chargeback, an inquiry that closed without becoming one. */
 const RETURNED = new Set<DisputeOutcome>(['won', 'warning_closed']);
 
+/** Stripe's statuses of an open inquiry: the issuer asks before charging back, and no money moves. */
+export const isInquiry = (status: string) => status === 'warning_needs_response' || status === 'warning_under_review';
+
 /** The payment's saga has not finished yet (a dispute seldom comes this early): the provider should send it again later. */
 export class PaymentNotSettled extends Error {}
 
@@ -49,7 +58,7 @@ interface PaymentRow {
   amount_disputed_minor: string;
 }
 interface DisputeRow {
-  status: 'open' | DisputeOutcome;
+  status: 'inquiry' | 'open' | DisputeOutcome;
   booked_minor: string;
   ledger_entry_id: string | null;
 }
@@ -58,23 +67,44 @@ const STILL_RUNNING = new Set(['pending', 'in_review', 'requires_action', 'proce
 
 type Booked = 'disputed' | 'needs_review' | 'duplicate';
 
-export async function bookDispute(db: Pool, d: DisputeNotice): Promise<Booked> {
+/** An inquiry: kept, nothing booked; an event about a dispute already kept (booked, closed) changes nothing. */
+export async function recordInquiry(db: Pool, d: DisputeNotice): Promise<'inquiry' | 'needs_review' | 'duplicate'> {
   return inDisputeTransaction(db, d, async (tx, p, record) => {
     if (await disputeRow(tx, d)) {
-      // Another event about a dispute already kept (booked, or closed before this creation arrived): nothing moves.
+      await recordEvent(tx, record('inquiry', `dispute ${d.disputeId} was recorded by an earlier event`));
+      return 'duplicate';
+    }
+    const refusal = refusalOf(p, d);
+    if (refusal) return (await recordEvent(tx, record('needs_review', refusal))) ? 'needs_review' : 'duplicate';
+    if (!(await recordEvent(tx, record('inquiry')))) return 'duplicate';
+    await insertDispute(tx, d, 0, null, 'inquiry');
+    // The payment's last dispute, unless one that holds money says more.
+    await tx.query("UPDATE payments SET dispute_status = CASE WHEN dispute_status IN ('open', 'lost') THEN dispute_status ELSE 'inquiry' END, updated_at = now() WHERE id = $1", [
+      d.paymentId,
+    ]);
+    return 'inquiry';
+  });
+}
+
+/** The provider took the money (a chargeback, or an inquiry turned into one): booked once per dispute. */
+export async function bookDispute(db: Pool, d: DisputeNotice): Promise<Booked> {
+  return inDisputeTransaction(db, d, async (tx, p, record) => {
+    const known = await disputeRow(tx, d);
+    if (known && known.status !== 'inquiry') {
+      // Another event about a dispute already booked, or closed before this one arrived: nothing moves.
       await recordEvent(tx, record('disputed', `dispute ${d.disputeId} was recorded by an earlier event`));
       return 'duplicate';
     }
     const refusal = refusalOf(p, d);
     if (refusal) return (await recordEvent(tx, record('needs_review', refusal))) ? 'needs_review' : 'duplicate';
-    return openDispute(tx, p, d, record);
+    return openDispute(tx, p, d, record, known);
   });
 }
 
 export async function closeDispute(db: Pool, d: DisputeNotice & { outcome: DisputeOutcome }): Promise<'dispute_closed' | 'needs_review' | 'duplicate'> {
   return inDisputeTransaction(db, d, async (tx, p, record) => {
     let dispute = await disputeRow(tx, d);
-    if (dispute && dispute.status !== 'open') {
+    if (dispute && dispute.status !== 'open' && dispute.status !== 'inquiry') {
       const detail = dispute.status === d.outcome ? `dispute ${d.disputeId} was closed ${d.outcome} already` : `dispute ${d.disputeId} closed ${d.outcome}, but it was closed ${dispute.status} already`;
       await recordEvent(tx, record(dispute.status === d.outcome ? 'dispute_closed' : 'needs_review', detail));
       return 'duplicate';
@@ -96,8 +126,11 @@ export async function closeDispute(db: Pool, d: DisputeNotice & { outcome: Dispu
         await announceClosed(tx, p, d, 0, p.status);
         return 'dispute_closed';
       }
-      // Lost before its creation reached us: the money is gone, so it is booked now, then closed.
-      const opened = await openDispute(tx, p, d, (outcome, detail) => record(outcome === 'disputed' ? 'dispute_closed' : outcome, detail));
+    }
+    if (!dispute || (dispute.status === 'inquiry' && !RETURNED.has(d.outcome))) {
+      // Lost before its booking reached us (its creation, or the inquiry's turn into a chargeback): the money is
+      // gone, so it is booked now, then closed.
+      const opened = await openDispute(tx, p, d, (outcome, detail) => record(outcome === 'disputed' ? 'dispute_closed' : outcome, detail), dispute);
       if (opened === 'duplicate') return 'duplicate';
       dispute = (await disputeRow(tx, d))!;
     } else if (!(await recordEvent(tx, record('dispute_closed')))) {
@@ -167,15 +200,18 @@ function refusalOf(p: PaymentRow, d: DisputeNotice): string | undefined {
 const disputeRow = async (tx: PoolClient, d: DisputeNotice) =>
   (await tx.query<DisputeRow>('SELECT status, booked_minor, ledger_entry_id FROM payment_disputes WHERE tenant_id = current_tenant_id() AND dispute_id = $1 FOR UPDATE', [d.disputeId])).rows[0];
 
-const insertDispute = (tx: PoolClient, d: DisputeNotice, booked: number, entryId: string | null, closed?: DisputeOutcome) =>
+const insertDispute = (tx: PoolClient, d: DisputeNotice, booked: number, entryId: string | null, status: DisputeRow['status'] = 'open') =>
   tx.query(
     `INSERT INTO payment_disputes (tenant_id, dispute_id, payment_id, amount_minor, booked_minor, ledger_entry_id, status, opened_at, closed_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $7 = 'open' THEN NULL ELSE now() END)`,
-    [d.tenantId, d.disputeId, d.paymentId, d.amountMinor, booked, entryId, closed ?? 'open', d.openedAt],
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $7 IN ('open', 'inquiry') THEN NULL ELSE now() END)`,
+    [d.tenantId, d.disputeId, d.paymentId, d.amountMinor, booked, entryId, status, d.openedAt],
   );
 
-/** Books the dispute: no more than is still with FinFlow; what the provider claims beyond it is flagged for ops. */
-async function openDispute(tx: PoolClient, p: PaymentRow, d: DisputeNotice, record: Recorder): Promise<'disputed' | 'needs_review' | 'duplicate'> {
+/**
+ * Books the dispute: no more than is still with FinFlow; what the provider claims beyond it is flagged for ops. An
+ * inquiry kept before (`inquiry`) is booked in its row, so the dispute stays one.
+ */
+async function openDispute(tx: PoolClient, p: PaymentRow, d: DisputeNotice, record: Recorder, inquiry?: DisputeRow): Promise<'disputed' | 'needs_review' | 'duplicate'> {
   const [captured, refunded, disputedBefore] = [Number(p.amount_captured_minor), Number(p.amount_refunded_minor), Number(p.amount_disputed_minor)];
   const left = Math.max(0, captured - refunded - disputedBefore);
   const booked = Math.min(d.amountMinor, left);
@@ -187,7 +223,16 @@ async function openDispute(tx: PoolClient, p: PaymentRow, d: DisputeNotice, reco
   if (!(await recordEvent(tx, record(outcome, beyond)))) return 'duplicate';
 
   const entryId = booked > 0 ? deterministicUuid(d.paymentId, 'dispute', d.disputeId) : null;
-  await insertDispute(tx, d, booked, entryId);
+  if (inquiry) {
+    await tx.query("UPDATE payment_disputes SET status = 'open', amount_minor = $2, booked_minor = $3, ledger_entry_id = $4 WHERE tenant_id = current_tenant_id() AND dispute_id = $1", [
+      d.disputeId,
+      d.amountMinor,
+      booked,
+      entryId,
+    ]);
+  } else {
+    await insertDispute(tx, d, booked, entryId);
+  }
   await tx.query("UPDATE payments SET status = 'disputed', dispute_status = 'open', amount_disputed_minor = amount_disputed_minor + $2, updated_at = now() WHERE id = $1", [
     d.paymentId,
     booked,

@@ -3,6 +3,6 @@
  * which payment an intent belongs to, each event once, and the disputes booked after a saga ended. The sagas' own
  * writes stay in activities/payments for now (STYLE: contexts move here when they are next touched).
  */
-export { bookDispute, closeDispute, DISPUTE_OUTCOMES, PaymentNotSettled, type DisputeNotice, type DisputeOutcome } from './disputes';
+export { bookDispute, closeDispute, DISPUTE_OUTCOMES, isInquiry, PaymentNotSettled, recordInquiry, type DisputeNotice, type DisputeOutcome } from './disputes';
 export { eventSeen, paymentOfIntent, recordEvent, recordRefund, scoped, type PaymentOfIntent, type ProviderEventOutcome, type ProviderEventRecord } from './provider-events';
 export { countInFlightPayments, IN_FLIGHT_PAYMENT_STATUSES } from './in-flight';

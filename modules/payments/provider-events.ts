@@ -6,7 +6,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction, withTenant } from '../../platform/db/pool';
 
-export type ProviderEventOutcome = 'delivered' | 'saga_ended' | 'disputed' | 'dispute_closed' | 'refund_known' | 'needs_review' | 'unmatched';
+export type ProviderEventOutcome = 'delivered' | 'saga_ended' | 'inquiry' | 'disputed' | 'dispute_closed' | 'refund_known' | 'needs_review' | 'unmatched';
 
 export interface ProviderEventRecord {
   eventId: string;

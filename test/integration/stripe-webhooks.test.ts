@@ -1,14 +1,14 @@
 /**
  * POST /api/webhooks/stripe on the real API, fed by the Stripe double's signed webhooks: the signature is checked
  * over the raw body with the endpoint secret (wrong secret, stale timestamp, altered body, none: 400), each event is
- * acted on once, and events after a saga ended are handled (a dispute booked, a refund made elsewhere recorded for
- * ops). The payments here are rows with a stored intent id, as the saga leaves them; the saga itself meets the
+ * acted on once, and events after a saga ended are handled (a dispute booked when Stripe takes the money, once
+ * whichever of its events comes first, an inquiry booking nothing, a refund made elsewhere recorded for ops). The payments here are rows with a stored intent id, as the saga leaves them; the saga itself meets the
  * webhooks in payments-stripe.test.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { withTenant, type Pool } from '../../platform/db/pool';
 import { accountBalance } from '../../platform/ledger';
-import { registerTenant, startApi, type RegisteredTenant, type TestApi } from '../support/api';
+import { bearer, registerTenant, startApi, type RegisteredTenant, type TestApi } from '../support/api';
 import { signature, startStripeDouble, type StripeDouble } from '../support/stripe-double';
 
 const SECRET = 'whsec_webhookRouteTest';
@@ -199,7 +199,8 @@ describe('POST /api/webhooks/stripe', () => {
       return { ...p, disputeId: dispute.id as string };
     }
 
-    it.each(['won', 'warning_closed'] as const)(
+    // A chargeback closes won or lost; warning_closed ends an inquiry, which booked nothing (see 'inquiries' below).
+    it.each(['won'] as const)(
       'returns the money when it closes %s: the entry reversed, the payment succeeded again, payment.dispute_closed once, however often it is told',
       async (outcome) => {
         const [disputes, clearing] = [await balance('disputes'), await balance('provider_clearing')];
@@ -279,6 +280,126 @@ describe('POST /api/webhooks/stripe', () => {
       expect(await recorded(odd.id)).toEqual([{ outcome: 'needs_review', detail: 'a dispute closed prevented', payment_id: paymentId }]);
       expect(await row(paymentId)).toMatchObject({ status: 'disputed', amount_disputed_minor: '800' });
       expect(await balance('disputes')).toBe(disputes);
+    });
+  });
+
+  describe('when Stripe moves the money (inquiries, funds withdrawn and reinstated)', () => {
+    const send = (eventId: string) => double.webhooks.deliver(eventOf(eventId));
+    /** The events the double emitted about the dispute, newest last. */
+    const eventsOf = (disputeId: string, type: string) => [...double.webhooks.events.values()].filter((e) => e.type === type && e.data.object.id === disputeId);
+    const heldEvent = (disputeId: string, type: string) => eventsOf(disputeId, type).at(-1)!.id;
+    /** An inquiry of `amount` on a new succeeded payment of 2000, its creation delivered. */
+    async function inquiry(amount = 800) {
+      const p = await payment('succeeded');
+      const dispute = double.book.dispute(p.intentId, amount, 'warning_needs_response');
+      const created = await delivery('charge.dispute.created', p.intentId);
+      return { ...p, disputeId: dispute.id as string, created };
+    }
+
+    it('records an inquiry without moving money (the payment succeeded, disputeStatus inquiry on the API), and its warning_closed closes it with nothing to reverse', async () => {
+      const [disputes, clearing] = [await balance('disputes'), await balance('provider_clearing')];
+      const { paymentId, intentId, disputeId, created } = await inquiry();
+      expect(created).toMatchObject({ status: 200, body: { received: true, outcome: 'inquiry' } });
+      expect(await recorded(created.eventId)).toEqual([{ outcome: 'inquiry', detail: null, payment_id: paymentId }]);
+      expect(await row(paymentId)).toMatchObject({ status: 'succeeded', amount_disputed_minor: '0' });
+      expect(await disputeStatus(paymentId)).toBe('inquiry');
+      const shown = await api.http().get(`/api/payments/${paymentId}`).set(bearer(tenant.admin.accessToken)).expect(200);
+      expect(shown.body).toMatchObject({ status: 'succeeded', disputeStatus: 'inquiry', amountDisputedMinor: 0 });
+      expect(await balance('disputes')).toBe(disputes);
+      expect(await balance('provider_clearing')).toBe(clearing);
+      expect(await entries(paymentId)).toEqual([]);
+      expect(await outbox(paymentId, 'payment.disputed')).toBe(0);
+      // Its creation again under another event id: still nothing.
+      expect(await double.webhooks.deliver(anotherEvent(created.eventId))).toMatchObject({ status: 200, body: { outcome: 'duplicate' } });
+
+      double.book.closeDispute(disputeId, 'warning_closed');
+      expect(await delivery('charge.dispute.closed', intentId)).toMatchObject({ status: 200, body: { outcome: 'dispute_closed' } });
+      expect(await row(paymentId)).toMatchObject({ status: 'succeeded', amount_disputed_minor: '0' });
+      expect(await disputeStatus(paymentId)).toBe('warning_closed');
+      expect(await balance('disputes')).toBe(disputes);
+      expect(await balance('provider_clearing')).toBe(clearing);
+      expect(await entries(paymentId)).toEqual([]);
+      expect(await outboxData(paymentId, 'payment.dispute_closed')).toEqual([
+        { paymentId, disputeId, customerId: 'cus_hooks', outcome: 'warning_closed', amountMinor: 0, currency: 'EUR', status: 'succeeded' },
+      ]);
+    });
+
+    it.each([
+      ['charge.dispute.updated, then funds_withdrawn', ['charge.dispute.updated', 'charge.dispute.funds_withdrawn']],
+      ['funds_withdrawn, then charge.dispute.updated', ['charge.dispute.funds_withdrawn', 'charge.dispute.updated']],
+      ['charge.dispute.updated alone', ['charge.dispute.updated']],
+    ])('books an inquiry that becomes a chargeback once (%s), and its win returns it once', async (_name, order) => {
+      const [disputes, clearing] = [await balance('disputes'), await balance('provider_clearing')];
+      const { paymentId, intentId, disputeId } = await inquiry();
+      await quietly(() => {
+        double.book.escalate(disputeId);
+        double.book.withdrawFunds(disputeId);
+      });
+      const answers = [];
+      for (const type of order) answers.push(await send(heldEvent(disputeId, type)));
+      expect(answers.map((a) => a!.body)).toEqual([{ received: true, outcome: 'disputed' }, ...order.slice(1).map(() => ({ received: true, outcome: 'duplicate' }))]);
+      expect(await row(paymentId)).toMatchObject({ status: 'disputed', amount_disputed_minor: '800' });
+      expect(await disputeStatus(paymentId)).toBe('open');
+      expect(await balance('disputes')).toBe(disputes + 800);
+      expect(await balance('provider_clearing')).toBe(clearing - 800);
+      expect(await entries(paymentId)).toEqual(['standard']);
+      expect(await outboxData(paymentId, 'payment.disputed')).toEqual([expect.objectContaining({ disputeId, amountMinor: 800, disputedMinor: 800 })]);
+
+      double.book.closeDispute(disputeId, 'won');
+      expect(await delivery('charge.dispute.closed', intentId)).toMatchObject({ status: 200, body: { outcome: 'dispute_closed' } });
+      double.book.reinstateFunds(disputeId);
+      expect(await delivery('charge.dispute.funds_reinstated', intentId)).toMatchObject({ status: 200, body: { outcome: 'duplicate' } });
+      expect(await row(paymentId)).toMatchObject({ status: 'succeeded', amount_disputed_minor: '0' });
+      expect(await disputeStatus(paymentId)).toBe('won');
+      expect(await balance('disputes')).toBe(disputes);
+      expect(await balance('provider_clearing')).toBe(clearing);
+      expect(await entries(paymentId)).toEqual(['standard', 'reversal']);
+    });
+
+    it.each([
+      ['charge.dispute.created, then funds_withdrawn', ['charge.dispute.created', 'charge.dispute.funds_withdrawn']],
+      ['funds_withdrawn, then charge.dispute.created', ['charge.dispute.funds_withdrawn', 'charge.dispute.created']],
+      ['funds_withdrawn alone', ['charge.dispute.funds_withdrawn']],
+    ])('books a chargeback once whichever of its events arrives first (%s)', async (_name, order) => {
+      const [disputes, clearing] = [await balance('disputes'), await balance('provider_clearing')];
+      const { paymentId, intentId } = await payment('succeeded');
+      const dispute = await quietly(() => double.book.dispute(intentId, 800));
+      await quietly(() => double.book.withdrawFunds(dispute.id as string));
+      const answers = [];
+      for (const type of order) answers.push(await send(heldEvent(dispute.id as string, type)));
+      expect(answers.map((a) => a!.body)).toEqual([{ received: true, outcome: 'disputed' }, ...order.slice(1).map(() => ({ received: true, outcome: 'duplicate' }))]);
+      expect(await row(paymentId)).toMatchObject({ status: 'disputed', amount_disputed_minor: '800' });
+      expect(await disputeStatus(paymentId)).toBe('open');
+      expect(await balance('disputes')).toBe(disputes + 800);
+      expect(await balance('provider_clearing')).toBe(clearing - 800);
+      expect(await entries(paymentId)).toEqual(['standard']);
+      expect(await outbox(paymentId, 'payment.disputed')).toBe(1);
+    });
+
+    it.each([
+      ['charge.dispute.closed won, then funds_reinstated', ['charge.dispute.closed', 'charge.dispute.funds_reinstated']],
+      ['funds_reinstated, then charge.dispute.closed won', ['charge.dispute.funds_reinstated', 'charge.dispute.closed']],
+    ])('returns a won chargeback once whichever of its events arrives first (%s)', async (_name, order) => {
+      const [disputes, clearing] = [await balance('disputes'), await balance('provider_clearing')];
+      const { paymentId, intentId } = await payment('succeeded');
+      const dispute = double.book.dispute(intentId, 800);
+      expect(await delivery('charge.dispute.created', intentId)).toMatchObject({ status: 200, body: { outcome: 'disputed' } });
+      await quietly(() => {
+        double.book.closeDispute(dispute.id as string, 'won');
+        double.book.reinstateFunds(dispute.id as string);
+      });
+      const answers = [];
+      for (const type of order) answers.push(await send(heldEvent(dispute.id as string, type)));
+      expect(answers.map((a) => a!.body)).toEqual([
+        { received: true, outcome: 'dispute_closed' },
+        { received: true, outcome: 'duplicate' },
+      ]);
+      expect(await row(paymentId)).toMatchObject({ status: 'succeeded', amount_disputed_minor: '0' });
+      expect(await disputeStatus(paymentId)).toBe('won');
+      expect(await balance('disputes')).toBe(disputes);
+      expect(await balance('provider_clearing')).toBe(clearing);
+      expect(await entries(paymentId)).toEqual(['standard', 'reversal']);
+      expect(await outboxData(paymentId, 'payment.dispute_closed')).toEqual([expect.objectContaining({ disputeId: dispute.id, outcome: 'won', amountMinor: 800, status: 'succeeded' })]);
     });
   });
 

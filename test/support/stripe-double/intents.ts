@@ -172,29 +172,87 @@ export class IntentBook {
     return this.fail(intent, { type: 'card_error', code: 'payment_method_provider_decline', decline_code: 'insufficient_funds', message: 'The payment failed.' });
   }
 
-  /** The cardholder disputes the charge. */
-  dispute(id: string, amount?: number): Record<string, unknown> {
+  /**
+   * The cardholder disputes the charge (`charge.dispute.created`). With a `warning_*` status it is an inquiry: the
+   * issuer asks before it charges back, and no money moves. A chargeback (`needs_response`) takes the funds, which
+   * Stripe announces separately (`charge.dispute.funds_withdrawn`): the test sends that with withdrawFunds(), so it
+   * chooses the order the two events arrive in, as Stripe does not order them.
+   */
+  dispute(id: string, amount?: number, status: 'needs_response' | 'warning_needs_response' = 'needs_response'): Record<string, unknown> {
     const intent = this.get(id);
     const charge = intent.latest_charge ? this.charges.get(intent.latest_charge) : undefined;
     if (!charge || charge.amount_captured === 0) throw unexpectedState(intent, 'dispute');
     charge.disputed = true;
-    const dispute = { id: stripeId('dp'), object: 'dispute', amount: amount ?? charge.amount_captured, currency: charge.currency, charge: charge.id, payment_intent: intent.id, reason: 'fraudulent', status: 'needs_response', created: Math.floor(Date.now() / 1000) };
+    const dispute = {
+      id: stripeId('dp'),
+      object: 'dispute',
+      amount: amount ?? charge.amount_captured,
+      currency: charge.currency,
+      charge: charge.id,
+      payment_intent: intent.id,
+      reason: 'fraudulent',
+      status,
+      is_charge_refundable: status.startsWith('warning_'),
+      balance_transactions: [] as Record<string, unknown>[],
+      created: Math.floor(Date.now() / 1000),
+    };
     this.disputes.set(dispute.id, dispute);
     this.webhooks.emit('charge.dispute.created', dispute);
     return dispute;
   }
 
+  /** An inquiry the issuer turns into a chargeback: `needs_response`, announced as `charge.dispute.updated`. */
+  escalate(id: string): Record<string, unknown> {
+    const dispute = this.disputeOf(id);
+    if (!String(dispute.status).startsWith('warning_') || dispute.status === 'warning_closed') throw new StripeFailure(400, { type: 'invalid_request_error', message: `The dispute is ${String(dispute.status)}, not an open inquiry.` });
+    dispute.status = 'needs_response';
+    dispute.is_charge_refundable = false;
+    this.webhooks.emit('charge.dispute.updated', dispute);
+    return dispute;
+  }
+
+  /** Stripe debits the disputed amount from the balance (`charge.dispute.funds_withdrawn`); never for an inquiry. */
+  withdrawFunds(id: string): Record<string, unknown> {
+    const dispute = this.disputeOf(id);
+    if (String(dispute.status).startsWith('warning_')) throw new StripeFailure(400, { type: 'invalid_request_error', message: 'An inquiry takes no funds.' });
+    this.balanceTransaction(dispute, -Number(dispute.amount), 'Chargeback withdrawal');
+    this.webhooks.emit('charge.dispute.funds_withdrawn', dispute);
+    return dispute;
+  }
+
+  /** Stripe credits the disputed amount back once the dispute is won (`charge.dispute.funds_reinstated`). */
+  reinstateFunds(id: string): Record<string, unknown> {
+    const dispute = this.disputeOf(id);
+    if (dispute.status !== 'won') throw new StripeFailure(400, { type: 'invalid_request_error', message: `The dispute is ${String(dispute.status)}: no funds to reinstate.` });
+    this.balanceTransaction(dispute, Number(dispute.amount), 'Chargeback reversal');
+    this.webhooks.emit('charge.dispute.funds_reinstated', dispute);
+    return dispute;
+  }
+
   /**
-   * The dispute is decided: `won` (the funds come back), `lost` (they stay with the cardholder), or `warning_closed`
-   * (an inquiry closed without becoming a chargeback). Stripe announces it as `charge.dispute.closed`.
+   * The dispute is decided, announced as `charge.dispute.closed`: a chargeback is `won` (the funds come back: see
+   * reinstateFunds) or `lost` (they stay with the cardholder); an inquiry closes `warning_closed` (it never became a
+   * chargeback, and never took anything).
    */
   closeDispute(id: string, status: 'won' | 'lost' | 'warning_closed'): Record<string, unknown> {
-    const dispute = this.disputes.get(id);
-    if (!dispute) throw new StripeFailure(404, { type: 'invalid_request_error', code: 'resource_missing', message: `No such dispute: '${id}'`, param: 'dispute' });
+    const dispute = this.disputeOf(id);
     if (['won', 'lost', 'warning_closed'].includes(dispute.status as string)) throw new StripeFailure(400, { type: 'invalid_request_error', message: `The dispute is already ${String(dispute.status)}.` });
+    if (String(dispute.status).startsWith('warning_') !== (status === 'warning_closed')) {
+      throw new StripeFailure(400, { type: 'invalid_request_error', message: `A dispute that is ${String(dispute.status)} cannot close ${status}.` });
+    }
     dispute.status = status;
     this.webhooks.emit('charge.dispute.closed', dispute);
     return dispute;
+  }
+
+  private disputeOf(id: string): Record<string, unknown> {
+    const dispute = this.disputes.get(id);
+    if (!dispute) throw new StripeFailure(404, { type: 'invalid_request_error', code: 'resource_missing', message: `No such dispute: '${id}'`, param: 'dispute' });
+    return dispute;
+  }
+
+  private balanceTransaction(dispute: Record<string, unknown>, amount: number, description: string) {
+    (dispute.balance_transactions as Record<string, unknown>[]).push({ id: stripeId('txn'), object: 'balance_transaction', amount, currency: dispute.currency, description, source: dispute.id, type: 'adjustment' });
   }
 
   expanded(intent: Intent, expand: string[]): Record<string, unknown> {
