@@ -10,6 +10,9 @@ export const amountMinor = z.number().int('must be an integer number of minor un
 const customerId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an opaque id of [A-Za-z0-9_-] (no personal data)');
 const terms = z.string().regex(/^net_([0-9]|[1-9][0-9]|[1-2][0-9][0-9]|3[0-5][0-9]|36[0-5])$/, 'net_<days>, from net_0 to net_365');
 
+/** Said the same in the refusal and in the document, so a client (and the document's test) can tell it is this rule. */
+const TOTAL_RULE = `the invoice total (lines with their tax) is at most ${MAX_AMOUNT_MINOR} minor units`;
+
 export const line = z
   .object({
     description: freeText(500, { min: 1 }),
@@ -28,8 +31,8 @@ export const createInvoiceBody = z
       .min(1)
       .max(MAX_LINES)
       // Each line within bounds can still add up past what an amount may be (the totals refuse it: was a 500).
-      .refine((ls) => lineProblem(ls) === undefined, `the invoice total must be at most ${MAX_AMOUNT_MINOR} minor units`)
-      .meta(documentedRules(`the invoice total (lines with their tax) is at most ${MAX_AMOUNT_MINOR} minor units`)),
+      .refine((ls) => lineProblem(ls) === undefined, TOTAL_RULE)
+      .meta(documentedRules(TOTAL_RULE)),
     terms: terms.optional(),
     dueDate: isoDate.optional().describe('Overrides terms'),
     note: freeText(1000).optional(),

@@ -30,7 +30,7 @@ export const MAX_TAX_RATE_BP = 10_000;
 export function lineProblem(lines: readonly InvoiceLine[]): string | undefined {
   if (lines.length > MAX_LINES) return `an invoice has at most ${MAX_LINES} lines`;
   for (const [i, l] of lines.entries()) {
-    if (typeof l.description !== 'string' || l.description.trim().length === 0 || l.description.length > 500) return `line ${i + 1}: a description of 1 to 500 characters is required`;
+    if (typeof l.description !== 'string' || l.description.trim().length === 0 || [...l.description].length > 500) return `line ${i + 1}: a description of 1 to 500 characters is required`;
     if (!Number.isSafeInteger(l.quantity) || l.quantity < 1 || l.quantity > MAX_QUANTITY) return `line ${i + 1}: quantity must be a whole number from 1 to ${MAX_QUANTITY}`;
     if (!Number.isSafeInteger(l.unitPriceMinor) || l.unitPriceMinor < 0) return `line ${i + 1}: unitPriceMinor must be a non-negative whole number of minor units`;
     if (!Number.isSafeInteger(l.taxRateBp) || l.taxRateBp < 0 || l.taxRateBp > MAX_TAX_RATE_BP) return `line ${i + 1}: taxRateBp must be a whole number of basis points from 0 to ${MAX_TAX_RATE_BP}`;

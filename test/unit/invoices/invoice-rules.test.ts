@@ -23,6 +23,9 @@ describe('invoice totals', () => {
     expect(lineProblem([line(1, -1, 0)])).toMatch(/unitPriceMinor/);
     expect(lineProblem([line(1, 100, 10_001)])).toMatch(/taxRateBp/);
     expect(lineProblem([{ ...line(1, 1, 0), description: ' ' }])).toMatch(/description/);
+    // Counted in characters (code points), as the API's schema and the document count them: 500 emoji are 1,000 UTF-16 units.
+    expect(lineProblem([{ ...line(1, 1, 0), description: '😀'.repeat(500) }])).toBeUndefined();
+    expect(lineProblem([{ ...line(1, 1, 0), description: '😀'.repeat(501) }])).toMatch(/description/);
     expect(lineProblem([line(1_000_000, Number.MAX_SAFE_INTEGER, 0)])).toMatch(/too large/);
     expect(() => invoiceTotals([line(0, 1, 0)])).toThrow(RangeError);
   });
