@@ -29,7 +29,8 @@ export function riskPolicy(cfg: WorkerConfig): RiskPolicy {
 /**
  * What the given queues' activities need. Serving the credit queue loads the scorecard here, once per process:
  * a model that fails to load throws CreditModelLoadError, and the worker must not start. The payments queue gets a
- * Temporal client (connecting on first use) for the saga reconciler; the caller closes it.
+ * Temporal client (connecting on first use) for the saga reconciler, the invoices queue one for credit-note refunds;
+ * the caller closes it.
  */
 export async function workerDeps(cfg: WorkerConfig, db: Pool, queues: readonly TaskQueueName[]): Promise<WorkerDeps> {
   const deps: WorkerDeps = { db, provider: paymentProvider(cfg, db), risk: riskPolicy(cfg) };
@@ -37,7 +38,9 @@ export async function workerDeps(cfg: WorkerConfig, db: Pool, queues: readonly T
     deps.scorer = await CreditScorer.load(cfg.CREDIT_MODEL_PATH ?? defaultModelPath());
     deps.pii = piiKeys(cfg);
   }
-  if (queues.includes('payments')) deps.temporal = createTemporalClient(cfg);
+  // The invoices queue starts a credit note's RefundWorkflow on the payments queue.
+  if (queues.includes('payments') || queues.includes('invoices')) deps.temporal = createTemporalClient(cfg);
+  deps.paymentsTaskQueue = taskQueue(cfg, 'payments');
   return deps;
 }
 

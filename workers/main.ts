@@ -19,7 +19,7 @@ async function main() {
   if (deps.scorer) log.info({ modelVersion: deps.scorer.modelVersion }, 'credit model loaded');
   const connection = await connectWorker(cfg);
   const workers = await createWorkers(cfg, connection, deps, cfg.WORKER_TASK_QUEUES);
-  if (deps.temporal) {
+  if (deps.temporal && cfg.WORKER_TASK_QUEUES.includes('payments')) {
     try {
       const schedule = await ensurePaymentSagaReconcilerSchedule(deps.temporal, cfg);
       log.info({ scheduleId: schedule.scheduleId, everySeconds: cfg.PAYMENT_RECONCILE_INTERVAL_SECONDS }, 'payment saga reconciler scheduled');

@@ -22,6 +22,8 @@ export interface WorkerDeps {
   pii?: PiiKeys;
   /** For activities that start workflows (the payment saga reconciler); built by workerDeps() for the payments queue. */
   temporal?: Client;
+  /** The payments task queue (with this process's prefix): where a credit note's RefundWorkflow runs. */
+  paymentsTaskQueue?: string;
 }
 
 export interface TaskQueueDefinition {
@@ -52,6 +54,6 @@ export const TASK_QUEUE_DEFINITIONS: Partial<Record<TaskQueueName, TaskQueueDefi
   // InvoiceLifecycle: long-lived entities on durable timers, scaled apart from the sagas.
   invoices: {
     workflowsPath: require.resolve('../workflows/invoices'),
-    activities: (deps) => createInvoiceActivities({ db: deps.db }),
+    activities: (deps) => createInvoiceActivities({ db: deps.db, temporal: deps.temporal, refundTaskQueue: deps.paymentsTaskQueue }),
   },
 };

@@ -3,17 +3,27 @@
  * transaction. Idempotent by construction (entry ids from the invoice id and step, payment and credit-note rows by
  * their ids, events by occurrence); the dates that matter to the books come from the workflow.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
 import type { CreditSplit, DunningPolicy } from '../../core/invoices';
 import * as invoices from '../../modules/invoices';
 import { withTenant } from '../../platform/db/pool';
+import { deterministicUuid } from '../../platform/ids';
 import { LedgerError } from '../../platform/ledger';
-import { INVOICE_FAILURES, type InvoiceDraft, type InvoicePaymentMethod, type InvoiceStatus } from '../../workflows/invoices/invoice-lifecycle.contract';
+import { INVOICE_FAILURES, type CreditNoteRefundOutcome, type InvoiceDraft, type InvoicePaymentMethod, type InvoiceStatus } from '../../workflows/invoices/invoice-lifecycle.contract';
+import { REFUND_WORKFLOW_TYPE, refundWorkflowId, type RefundResult } from '../../workflows/payments/refund.contract';
 
 export interface InvoiceActivityDeps {
   db: Pool;
+  /** For a credit note's refund: a client to start RefundWorkflow, and the payments task queue it runs on. */
+  temporal?: Client;
+  refundTaskQueue?: string;
 }
+
+/** The refund a credit note asks of one card payment: one id per invoice, credit note and payment, for good. */
+export const creditNoteRefundId = (tenantId: string, invoiceId: string, creditNoteId: string, paymentId: string) =>
+  deterministicUuid('invoice-credit-note-refund', tenantId, invoiceId, creditNoteId, paymentId);
 
 type Scoped = { tenantId: string; invoiceId: string };
 
@@ -26,7 +36,7 @@ function asFailure(err: unknown): never {
   throw err;
 }
 
-export function createInvoiceActivities({ db }: InvoiceActivityDeps) {
+export function createInvoiceActivities({ db, temporal, refundTaskQueue }: InvoiceActivityDeps) {
   const inTenant = <T>(tenantId: string, fn: (tx: PoolClient) => Promise<T>) => withTenant(db, tenantId, fn).catch(asFailure);
 
   return {
@@ -48,7 +58,47 @@ export function createInvoiceActivities({ db }: InvoiceActivityDeps) {
       await inTenant(input.tenantId, (tx) => invoices.recordPayment(tx, input));
     },
 
-    async creditInvoiceInBooks(input: Scoped & { creditNoteId: string; amountMinor: number; split: CreditSplit; reason?: string; effectiveAt: string; status: InvoiceStatus; createdBy?: string }): Promise<void> {
+    /**
+     * Starts (or joins) the RefundWorkflow of this credit note and card payment and answers its outcome. Its id is
+     * derived from the invoice, the credit note and the payment, started with USE_EXISTING / REJECT_DUPLICATE: a
+     * retried attempt finds the same refund, and one already succeeded is answered from the books (its workflow's
+     * history may be gone), so the money goes back once. Heartbeats while the refund runs.
+     */
+    async refundCreditNote(input: Scoped & { creditNoteId: string; paymentId: string; amountMinor: number; reason?: string }): Promise<CreditNoteRefundOutcome> {
+      if (!temporal || !refundTaskQueue) throw new Error('a credit note refund needs a Temporal client and the payments task queue (workers/task-queues.ts)');
+      const refundId = creditNoteRefundId(input.tenantId, input.invoiceId, input.creditNoteId, input.paymentId);
+      const done = await withTenant(db, input.tenantId, (tx) => tx.query<{ status: string }>('SELECT status FROM payment_refunds WHERE id = $1', [refundId]));
+      if (done.rows[0]?.status === 'succeeded') return { refundId, status: 'succeeded' };
+      const workflowId = refundWorkflowId(input.tenantId, refundId);
+      const handle = await temporal.workflow
+        .start(REFUND_WORKFLOW_TYPE, {
+          workflowId,
+          taskQueue: refundTaskQueue,
+          args: [{ refundId, tenantId: input.tenantId, paymentId: input.paymentId, amountMinor: input.amountMinor, idempotencyKey: `invoice:${input.invoiceId}:credit-note:${input.creditNoteId}`, reason: input.reason?.slice(0, 200) }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          staticSummary: `Refund ${input.amountMinor} of payment ${input.paymentId} for a credit note on invoice ${input.invoiceId}`,
+        })
+        .catch((err: unknown) => {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) return temporal.workflow.getHandle(workflowId);
+          throw err;
+        });
+      const beat = setInterval(() => Context.current().heartbeat(), 5_000);
+      try {
+        const result = (await handle.result()) as RefundResult;
+        return { refundId, status: result.status, message: result.failure?.message };
+      } catch (err) {
+        // Cancelled from Temporal (the reservation released) or a defect: nothing was refunded.
+        if (err instanceof WorkflowFailedError) return { refundId, status: 'failed', message: err.cause?.message ?? err.message };
+        throw err;
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    async creditInvoiceInBooks(
+      input: Scoped & { creditNoteId: string; amountMinor: number; split: CreditSplit; refundedMinor?: number; reason?: string; effectiveAt: string; status: InvoiceStatus; createdBy?: string },
+    ): Promise<void> {
       await inTenant(input.tenantId, (tx) => invoices.creditInvoice(tx, input));
     },
 

@@ -192,7 +192,7 @@ export function invoiceRoutes(invoices: InvoicesService): AnyRoute[] {
     route({
       method: 'post',
       path: '/api/invoices/:id/credit-notes',
-      summary: 'Issue a credit note: revenue and tax reversed pro rata; beyond what is owed, the customer’s credit balance',
+      summary: 'Issue a credit note: revenue and tax reversed pro rata; beyond what is owed, the customer’s credit balance or (settlement refund) a refund of the card payment(s)',
       tag: TAG,
       access: WRITE,
       params: idParams,

@@ -83,7 +83,18 @@ export const listQuery = z
   .strict();
 
 export const paymentBody = z.object({ amountMinor, method: z.enum(['bank_transfer', 'cash']), reference: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).optional() }).strict();
-export const creditNoteBody = z.object({ amountMinor, reason: freeText(500).optional() }).strict();
+export const creditNoteBody = z
+  .object({
+    amountMinor,
+    settlement: z
+      .enum(['customer_credit', 'refund'])
+      .default('customer_credit')
+      .describe(
+        'What the credit exceeds the amount still owed by (a paid invoice): the customer’s credit balance (default), or refunded to the card payment(s) of this invoice through the refund workflow; a refund that is refused (more than was paid by card and not yet refunded, the provider declined) issues no credit note (422)',
+      ),
+    reason: freeText(500).optional(),
+  })
+  .strict();
 export const reasonBody = z.object({ reason: freeText(500).optional() }).strict();
 export const dunningPolicy = z
   .object({

@@ -26,6 +26,7 @@ import {
   updateDraft,
   voidInvoice,
   writeOffInvoice,
+  type CreditSettlement,
   type InvoiceDraft,
   type InvoiceLifecycleInput,
 } from '../../workflows/invoices/invoice-lifecycle.contract';
@@ -51,6 +52,7 @@ const PROBLEM_OF: Record<string, ProblemType> = {
   [INVOICE_FAILURES.overOutstanding]: 'unprocessable-entity',
   [INVOICE_FAILURES.notAllowedNow]: 'conflict',
   [INVOICE_FAILURES.ledgerRejected]: 'conflict',
+  [INVOICE_FAILURES.refundRefused]: 'unprocessable-entity',
 };
 
 /** Opaque, bounded key for a payment, credit note or credit application: from the caller and its Idempotency-Key. */
@@ -144,10 +146,16 @@ export class InvoicesService {
     return this.update(principal, invoiceId, recordInvoicePayment, [{ paymentId, ...p, recordedBy: principalRef(principal) }]);
   }
 
-  async creditNote(principal: Principal, invoiceId: string, idempotencyKey: string, c: { amountMinor: number; reason?: string }) {
+  async creditNote(principal: Principal, invoiceId: string, idempotencyKey: string, c: { amountMinor: number; settlement?: CreditSettlement; reason?: string }) {
     const creditNoteId = keyFor(principal, idempotencyKey);
     if ((await this.state(principal, invoiceId))?.creditNoteIds.includes(creditNoteId)) return this.get(principal, invoiceId);
-    return this.update(principal, invoiceId, creditInvoice, [{ creditNoteId, ...c, createdBy: principalRef(principal) }]);
+    try {
+      return await this.update(principal, invoiceId, creditInvoice, [{ creditNoteId, ...c, createdBy: principalRef(principal) }]);
+    } catch (err) {
+      // A repeat sent while the first was still refunding waited for it, then was refused as "already recorded".
+      if ((await this.state(principal, invoiceId))?.creditNoteIds.includes(creditNoteId)) return this.get(principal, invoiceId);
+      throw err;
+    }
   }
 
   async applyCredit(principal: Principal, invoiceId: string, idempotencyKey: string) {

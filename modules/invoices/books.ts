@@ -110,15 +110,21 @@ export async function recordPayment(
 
 /**
  * A credit note: revenue and tax reversed pro rata (the split comes from core/invoices), what was owed reduced,
- * and any excess (the invoice was paid) credited to the customer's balance in the invoice's currency.
+ * and any excess (the invoice was paid) credited to the customer's balance in the invoice's currency, or, the part
+ * `refundedMinor` already refunded to the card by RefundWorkflow, against the refunds account: the refund's own entry
+ * (refunds / provider clearing) then nets it to zero, so revenue is reversed once and the money leaves clearing once.
+ * With money refunded the entry cannot be refused by a closed period: it goes into the first open one.
  */
 export async function creditInvoice(
   tx: PoolClient,
-  c: { invoiceId: string; creditNoteId: string; amountMinor: number; split: CreditSplit; reason?: string; effectiveAt: string; status: InvoiceStatus; createdBy?: string },
+  c: { invoiceId: string; creditNoteId: string; amountMinor: number; split: CreditSplit; refundedMinor?: number; reason?: string; effectiveAt: string; status: InvoiceStatus; createdBy?: string },
 ): Promise<'credited' | 'already-credited'> {
   const row = await mustGet(tx, c.invoiceId);
   const entryId = entryIdFor(row.id, `credit-note:${c.creditNoteId}`);
   const s = c.split;
+  const refundedMinor = c.refundedMinor ?? 0;
+  if (!Number.isSafeInteger(refundedMinor) || refundedMinor < 0 || refundedMinor > s.toCustomerCreditMinor) throw new Error('a credit note refunds at most what it credits beyond what was owed');
+  const toBalanceMinor = s.toCustomerCreditMinor - refundedMinor;
   const inserted = await tx.query(
     `INSERT INTO invoice_credit_notes (id, tenant_id, invoice_id, amount_minor, net_minor, tax_minor, against_outstanding_minor, to_customer_credit_minor, reason, ledger_entry_id, created_by, credit_note_key)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
@@ -129,24 +135,33 @@ export async function creditInvoice(
   if (s.netMinor) postings.push({ account: { systemKey: 'sales_revenue' }, amount: amount(s.netMinor, row) });
   if (s.taxMinor) postings.push({ account: { systemKey: 'tax_payable' }, amount: amount(s.taxMinor, row) });
   if (s.againstOutstandingMinor) postings.push({ account: { systemKey: 'accounts_receivable' }, amount: amount(-s.againstOutstandingMinor, row) });
-  if (s.toCustomerCreditMinor) postings.push({ account: { systemKey: 'customer_credit' }, amount: amount(-s.toCustomerCreditMinor, row) });
+  if (refundedMinor) postings.push({ account: { systemKey: 'refunds' }, amount: amount(-refundedMinor, row) });
+  if (toBalanceMinor) postings.push({ account: { systemKey: 'customer_credit' }, amount: amount(-toBalanceMinor, row) });
   const number = invoiceNumber(row.series, row.number);
-  await postJournalEntry(tx, { id: entryId, tenantId: row.tenant_id, effectiveAt: new Date(c.effectiveAt), description: `Credit note on invoice ${number}`, source: { type: 'invoice', id: row.id }, postings });
+  const entry = { id: entryId, tenantId: row.tenant_id, effectiveAt: new Date(c.effectiveAt), description: `Credit note on invoice ${number}`, source: { type: 'invoice', id: row.id }, postings };
+  await (refundedMinor ? postIntoOpenPeriod(tx, entry) : postJournalEntry(tx, entry));
   await tx.query(
     'UPDATE invoices SET credited_minor = credited_minor + $2, credited_to_balance_minor = credited_to_balance_minor + $3, status = $4, updated_at = now() WHERE id = $1',
     [row.id, s.againstOutstandingMinor, s.toCustomerCreditMinor, c.status],
   );
-  if (s.toCustomerCreditMinor) {
+  if (toBalanceMinor) {
     await tx.query(
       `INSERT INTO customer_credit_balances (tenant_id, customer_id, currency, balance_minor) VALUES ($1, $2, $3, $4)
        ON CONFLICT (tenant_id, customer_id, currency) DO UPDATE SET balance_minor = customer_credit_balances.balance_minor + EXCLUDED.balance_minor`,
-      [row.tenant_id, row.customer_id, row.currency, s.toCustomerCreditMinor],
+      [row.tenant_id, row.customer_id, row.currency, toBalanceMinor],
     );
     await tx.query("INSERT INTO customer_credit_movements (id, tenant_id, customer_id, currency, amount_minor, kind, invoice_id) VALUES ($1, $2, $3, $4, $5, 'credit_note', $6)", [
-      rowIdFor(row.id, 'credit-note', c.creditNoteId), row.tenant_id, row.customer_id, row.currency, s.toCustomerCreditMinor, row.id,
+      rowIdFor(row.id, 'credit-note', c.creditNoteId), row.tenant_id, row.customer_id, row.currency, toBalanceMinor, row.id,
     ]);
   }
-  await emit(tx, row, 'invoice.credited', c.creditNoteId, { creditNoteId: c.creditNoteId, amountMinor: c.amountMinor, netMinor: s.netMinor, taxMinor: s.taxMinor, toCustomerCreditMinor: s.toCustomerCreditMinor });
+  await emit(tx, row, 'invoice.credited', c.creditNoteId, {
+    creditNoteId: c.creditNoteId,
+    amountMinor: c.amountMinor,
+    netMinor: s.netMinor,
+    taxMinor: s.taxMinor,
+    toCustomerCreditMinor: toBalanceMinor,
+    refundedMinor,
+  });
   return 'credited';
 }
 

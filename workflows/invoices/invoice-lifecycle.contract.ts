@@ -32,7 +32,15 @@ export interface InvoicePaymentRecord {
   paymentId: string;
   amountMinor: number;
   method: InvoicePaymentMethod;
+  /** A card payment: how much of it credit notes have refunded (RefundWorkflow). Absent: none. */
+  refundedMinor?: number;
 }
+
+/** How a credit note settles what it credits beyond what is still owed (the invoice was paid). */
+export type CreditSettlement = 'customer_credit' | 'refund';
+export const CREDIT_SETTLEMENTS: readonly CreditSettlement[] = ['customer_credit', 'refund'];
+/** The patch that brings credit notes refunding through RefundWorkflow (InvoiceLifecycle's credit handler). */
+export const CREDIT_NOTE_REFUNDS = 'credit-note-refunds';
 
 /** The workflow's state: plain JSON, carried across continue-as-new. */
 export interface InvoiceSnapshot {
@@ -49,7 +57,10 @@ export interface InvoiceSnapshot {
   dueDate?: string;
   paidMinor: number;
   creditedMinor: number;
+  /** Credited beyond what was owed: to the customer's credit balance, or refunded to the card. */
   creditedToBalanceMinor: number;
+  /** The part of creditedToBalanceMinor refunded to the card by credit notes (absent in states from before). */
+  refundedMinor?: number;
   writtenOffMinor: number;
   outstandingMinor: number;
   payments: InvoicePaymentRecord[];
@@ -83,6 +94,8 @@ export const INVOICE_FAILURES = {
   notAllowedNow: 'InvoiceNotAllowedNow',
   overOutstanding: 'InvoiceOverOutstanding',
   ledgerRejected: 'InvoiceLedgerRejected',
+  /** A credit note asked for a refund that was refused (more than was paid by card and is left to refund, the provider declined): no credit note. */
+  refundRefused: 'InvoiceRefundRefused',
 } as const;
 export type InvoiceFailureType = (typeof INVOICE_FAILURES)[keyof typeof INVOICE_FAILURES];
 
@@ -97,8 +110,17 @@ export interface RecordPaymentRequest {
 export interface CreditNoteRequest {
   creditNoteId: string;
   amountMinor: number;
+  /** Default customer_credit. refund: what the credit exceeds the amount owed by is refunded to the card payment(s). */
+  settlement?: CreditSettlement;
   reason?: string;
   createdBy?: string;
+}
+
+/** The outcome of one refund a credit note asked for (the refund activity's answer). */
+export interface CreditNoteRefundOutcome {
+  refundId: string;
+  status: 'succeeded' | 'rejected' | 'failed';
+  message?: string;
 }
 export interface ApplyCreditRequest {
   applicationId: string;

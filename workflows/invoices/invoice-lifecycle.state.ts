@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { CURRENCIES } from '../../core/money';
 import { dunningSchedule, invoiceTotals, isIsoDate, lineProblem, overdueFrom, splitCredit, TERMS_PATTERN, type CreditSplit, type DunningPolicy } from '../../core/invoices';
 import {
+  CREDIT_SETTLEMENTS,
   INVOICE_FAILURES,
   type ApplyCreditRequest,
   type CreditNoteRequest,
@@ -60,6 +61,7 @@ export class InvoiceState {
       paidMinor: 0,
       creditedMinor: 0,
       creditedToBalanceMinor: 0,
+      refundedMinor: 0,
       writtenOffMinor: 0,
       outstandingMinor: 0,
       payments: [],
@@ -184,8 +186,35 @@ export class InvoiceState {
     if (!c || typeof c.creditNoteId !== 'string' || !ID.test(c.creditNoteId)) throw refuse('a creditNoteId of [A-Za-z0-9._:-] is required', INVOICE_FAILURES.invalid);
     if (!Number.isSafeInteger(c.amountMinor) || c.amountMinor < 1) throw refuse('amountMinor must be a positive whole number of minor units', INVOICE_FAILURES.invalid);
     if (this.s.creditNoteIds.includes(c.creditNoteId)) throw refuse(`credit note ${c.creditNoteId} is already recorded on this invoice`);
+    if (c.settlement !== undefined && !CREDIT_SETTLEMENTS.includes(c.settlement)) throw refuse('settlement must be customer_credit or refund', INVOICE_FAILURES.invalid);
     const creditable = this.s.totalMinor - this.s.creditedMinor - this.s.creditedToBalanceMinor - this.s.writtenOffMinor;
     if (c.amountMinor > creditable) throw refuse(`the credit of ${c.amountMinor} is more than the ${creditable} left to credit`, INVOICE_FAILURES.overOutstanding);
+    if (c.settlement === 'refund') {
+      const toRefund = this.creditSplit(c.amountMinor).toCustomerCreditMinor;
+      const refundable = this.cardRefundableMinor();
+      if (toRefund > refundable) {
+        throw refuse(`the credit of ${c.amountMinor} would refund ${toRefund}, more than the ${refundable} paid by card and not yet refunded`, INVOICE_FAILURES.refundRefused);
+      }
+    }
+  }
+
+  /** What card payments recorded on this invoice brought in and credit notes have not refunded yet. */
+  cardRefundableMinor(): number {
+    return this.s.payments.filter((p) => p.method === 'card').reduce((sum, p) => sum + p.amountMinor - (p.refundedMinor ?? 0), 0);
+  }
+
+  /** The refunds that pay `amountMinor` back: card payments in the order they came, each up to what is left of it. */
+  refundPlan(amountMinor: number): { paymentId: string; amountMinor: number }[] {
+    const plan: { paymentId: string; amountMinor: number }[] = [];
+    let left = amountMinor;
+    for (const p of this.s.payments) {
+      if (left === 0) break;
+      if (p.method !== 'card') continue;
+      const take = Math.min(left, p.amountMinor - (p.refundedMinor ?? 0));
+      if (take > 0) plan.push({ paymentId: p.paymentId, amountMinor: take });
+      left -= take;
+    }
+    return plan;
   }
 
   creditSplit(amountMinor: number): CreditSplit {
@@ -197,8 +226,14 @@ export class InvoiceState {
     return this.s.paidMinor > 0 ? 'paid' : 'credited';
   }
 
-  applyCredit(creditNoteId: string, split: CreditSplit, now: number): void {
+  /** `refunded`: the card refunds that settled part of the credit (the rest beyond what was owed is customer credit). */
+  applyCredit(creditNoteId: string, split: CreditSplit, now: number, refunded: { paymentId: string; amountMinor: number }[] = []): void {
     const status = this.statusAfterCredit(split);
+    for (const r of refunded) {
+      const p = this.s.payments.find((x) => x.paymentId === r.paymentId)!;
+      p.refundedMinor = (p.refundedMinor ?? 0) + r.amountMinor;
+      this.s.refundedMinor = (this.s.refundedMinor ?? 0) + r.amountMinor;
+    }
     this.s.creditNoteIds.push(creditNoteId);
     this.s.creditedMinor += split.againstOutstandingMinor;
     this.s.creditedToBalanceMinor += split.toCustomerCreditMinor;

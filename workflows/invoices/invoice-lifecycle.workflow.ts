@@ -13,8 +13,10 @@
  */
 import {
   allHandlersFinished,
+  ApplicationFailure,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -26,6 +28,7 @@ import { dateOf, dueDateFor } from '../../core/invoices';
 import { AmountOutstanding, Currency, CustomerId, DueDate, Status, TenantId } from '../../temporal-config/search-attributes';
 import {
   applyCustomerCredit,
+  CREDIT_NOTE_REFUNDS,
   creditInvoice,
   INVOICE_FAILURES,
   invoiceState,
@@ -34,6 +37,7 @@ import {
   updateDraft,
   voidInvoice,
   writeOffInvoice,
+  type CreditNoteRefundOutcome,
   type InvoiceLifecycleInput,
   type InvoiceLifecycleResult,
 } from './invoice-lifecycle.contract';
@@ -50,6 +54,17 @@ const requested = proxyActivities<InvoiceActivities>({
 /** A step the invoice's own timers drive (overdue, reminders): retried for as long as the database is out. */
 const untilDone = proxyActivities<InvoiceActivities>({
   startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: BUSINESS_FAILURES },
+});
+
+/**
+ * A credit note's refund: the activity starts RefundWorkflow (or joins it: its id comes from the invoice, the credit
+ * note and the payment) and waits for its result, heartbeating. A retry finds the same refund, never a second one;
+ * a refund waiting out a provider outage is waited for.
+ */
+const refunding = proxyActivities<InvoiceActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: BUSINESS_FAILURES },
 });
 
@@ -162,8 +177,29 @@ export async function InvoiceLifecycle(input: InvoiceLifecycleInput): Promise<In
       exclusive(async () => {
         state.checkCredit(c);
         const split = state.creditSplit(c.amountMinor);
-        await requested.creditInvoiceInBooks({ ...scoped, ...c, split, effectiveAt: effectiveAt(), status: state.statusAfterCredit(split) });
-        state.applyCredit(c.creditNoteId, split, now());
+        // settlement refund: what the credit exceeds the amount owed by goes back to the card payment(s) first, through
+        // RefundWorkflow; the credit note is booked only after, its excess against the refunds account (the refund's
+        // own entry is refunds / provider clearing). Refused outright, nothing is credited. If a later refund of
+        // several is refused, what was refunded stays refunded and the rest becomes customer credit.
+        const refunded: { paymentId: string; amountMinor: number }[] = [];
+        if (c.settlement === 'refund' && split.toCustomerCreditMinor > 0 && patched(CREDIT_NOTE_REFUNDS)) {
+          let refusal: CreditNoteRefundOutcome | undefined;
+          for (const part of state.refundPlan(split.toCustomerCreditMinor)) {
+            const outcome = await refunding.refundCreditNote({ ...scoped, creditNoteId: c.creditNoteId, paymentId: part.paymentId, amountMinor: part.amountMinor, reason: c.reason });
+            if (outcome.status !== 'succeeded') {
+              refusal = outcome;
+              break;
+            }
+            refunded.push(part);
+          }
+          if (refusal && refunded.length === 0) {
+            throw ApplicationFailure.nonRetryable(`the refund was refused (${refusal.message ?? refusal.status}): no credit note was issued`, INVOICE_FAILURES.refundRefused);
+          }
+        }
+        const refundedMinor = refunded.reduce((sum, r) => sum + r.amountMinor, 0);
+        // Once money has gone back, the credit note is booked whatever it takes (a database outage is waited out).
+        await (refundedMinor > 0 ? untilDone : requested).creditInvoiceInBooks({ ...scoped, ...c, split, refundedMinor, effectiveAt: effectiveAt(), status: state.statusAfterCredit(split) });
+        state.applyCredit(c.creditNoteId, split, now(), refunded);
         return state.snapshot();
       }),
     { validator: (c) => state.checkCredit(c) },

@@ -54,13 +54,14 @@ export async function newTenant(h: Harness, reminderOffsetsDays?: number[]): Pro
   return tenantId;
 }
 
-export async function withWorker<T>(h: Harness, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+/** `activities`: the invoice activities to run instead of the plain ones (a credit note's refund needs a client). */
+export async function withWorker<T>(h: Harness, fn: (taskQueue: string) => Promise<T>, activities: object = createInvoiceActivities({ db: h.db })): Promise<T> {
   const taskQueue = `${cfg.TEMPORAL_TASK_QUEUE_PREFIX}invoices-${randomUUID()}`;
   const worker = await Worker.create({
     connection: h.env.nativeConnection,
     taskQueue,
     workflowBundle: h.workflowBundle,
-    activities: createInvoiceActivities({ db: h.db }),
+    activities,
     dataConverter: createDataConverter(cfg),
   });
   try {
