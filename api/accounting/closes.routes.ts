@@ -73,7 +73,7 @@ export function periodCloseRoutes(closes: PeriodCloseService): AnyRoute[] {
       example: { body: { periodStart: '2025-01-01' } },
       responses: {
         202: { description: 'Started: follow it at GET /api/accounting/closes/{start}', schema: started },
-        409: { description: 'The month is closed, or a close of it is running', schema: null },
+        409: { description: 'The month is closed, a close of it is running, or an earlier month is still open (months close in order: reason earlier-period-open)', schema: null },
         422: { description: 'The month has not ended', schema: null },
       },
       async handler(ctx, { body, principal }) {

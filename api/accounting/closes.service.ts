@@ -52,6 +52,7 @@ export class PeriodCloseService {
   async start(p: Principal, periodStart: string) {
     const startedBy = person(p, 'starts a close');
     await this.assertEnded(p, periodStart);
+    await this.assertEarlierClosed(p, periodStart);
     return this.run(p, periodStart, { tenantId: p.tenantId, trigger: 'manual', startedBy, periodStart });
   }
 
@@ -114,6 +115,23 @@ export class PeriodCloseService {
   private async period(p: Principal, periodStart: string): Promise<string | undefined> {
     const { rows } = await withTenant(this.deps.db, p.tenantId, (tx) => tx.query<{ status: string }>('SELECT status FROM accounting_periods WHERE period_start = $1', [periodStart]));
     return rows[0]?.status;
+  }
+
+  /**
+   * Months close in order (the database refuses a hard close out of order): a close started past an open month
+   * would take its sign-off and then wait at its last step for ever. The scheduled close keeps waiting instead: it
+   * runs only after the month before it was due, and finishes once that one is signed off.
+   */
+  private async assertEarlierClosed(p: Principal, periodStart: string): Promise<void> {
+    const { rows } = await withTenant(this.deps.db, p.tenantId, (tx) =>
+      tx.query<{ period_start: string }>(
+        "SELECT to_char(period_start, 'YYYY-MM-DD') AS period_start FROM accounting_periods WHERE period_start < $1 AND status <> 'closed' ORDER BY period_start LIMIT 1",
+        [periodStart],
+      ),
+    );
+    if (rows[0]) {
+      throw new DomainError('conflict', `Close the month starting ${rows[0].period_start} first: months close in order`, { reason: 'earlier-period-open' });
+    }
   }
 
   /** A month is closed once it has ended in the books' time zone. */

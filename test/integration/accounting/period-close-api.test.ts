@@ -93,6 +93,14 @@ describe('the period close over HTTP', () => {
     expect((await http().post('/api/accounting/closes').set(bearer(key.key)).send({ periodStart: JAN })).status).toBe(403);
     expect((await http().get('/api/accounting/closes').set(bearer(finance)).expect(200)).body.data).toEqual([]);
     expect((await closeOf(finance)).status).toBe(404);
+    // Months close in order: February while January is open would wait for ever at its final step.
+    const outOfOrder = await http().post('/api/accounting/closes').set(bearer(finance)).send({ periodStart: '2025-02-01' });
+    expect({ status: outOfOrder.status, reason: outOfOrder.body.reason, detail: outOfOrder.body.detail }).toEqual({
+      status: 409,
+      reason: 'earlier-period-open',
+      detail: expect.stringContaining(JAN),
+    });
+    expect((await http().get('/api/accounting/closes').set(bearer(finance)).expect(200)).body.data).toEqual([]);
   });
 
   it('runs a close finance started, shows its progress, and takes the sign-off only from another finance user', async () => {
