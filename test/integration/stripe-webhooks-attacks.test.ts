@@ -98,6 +98,15 @@ describe('POST /api/webhooks/stripe under attack', () => {
     });
   });
 
+  it.each([
+    ['a dispute without its reason', (e: StripeEvent) => ({ ...e, data: { object: { ...e.data.object, reason: undefined } } }), 'body.data.object.reason'],
+    ['an event without its id', (e: StripeEvent) => ({ ...e, id: undefined }), 'body.id'],
+  ])('names where the problem is in the event for %s', async (_name, alter, path) => {
+    const { dispute } = await disputedPayment();
+    const res = await post(JSON.stringify(alter(dispute)));
+    expect([res.status, res.body.errors?.map((e: { path: string }) => e.path)]).toEqual([400, [path]]);
+  });
+
   it('books a signed dispute dated in the future no later than it was received (no entry, no period in the year 9999)', async () => {
     const { paymentId, dispute } = await disputedPayment();
     const received = Date.now();
