@@ -162,7 +162,14 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
       await condition(() => state.status !== 'authorized' && state.status !== 'capturing' && state.status !== 'posting');
       return state;
     },
-    { validator: () => assertStatus(state, ['authorized'], 'captured') },
+    {
+      validator: () => {
+        assertStatus(state, ['authorized'], 'captured');
+        // Its status stays `authorized` while a cancellation releases the authorisation: a capture then is refused,
+        // not accepted and answered with the payment cancelled.
+        if (cancelRequested) throw new Error('the payment is being cancelled; it cannot be captured now');
+      },
+    },
   );
   setHandler(
     cancelPayment,
@@ -171,7 +178,13 @@ export async function PaymentSaga(input: PaymentInput): Promise<PaymentResult> {
       await condition(() => ENDED.includes(state.status));
       return state;
     },
-    { validator: () => assertStatus(state, ['authorized', 'in_review', 'requires_action'], 'cancelled') },
+    {
+      validator: () => {
+        assertStatus(state, ['authorized', 'in_review', 'requires_action'], 'cancelled');
+        // Asked for in the same breath as a capture the saga took first (both queued while no worker ran): the capture wins.
+        if (captureRequested) throw new Error('the payment is being captured; it cannot be cancelled now (refund it once it has succeeded)');
+      },
+    },
   );
 
   const compensations: Compensation[] = [];
