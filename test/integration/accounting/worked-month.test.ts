@@ -1,13 +1,14 @@
 /**
  * A worked month over HTTP, checked figure by figure against the hand calculation in
  * test/fixtures/accounting/worked-month.md: invoices in EUR and JPY (zero-decimal), partial card payments through
- * the payment saga (POST /api/payments with invoiceRef), a credit note, a write-off of an overdue invoice, the FX
+ * the payment saga (POST /api/payments with invoiceRef), a credit note refunded to the card (RefundWorkflow), a write-off of an overdue invoice, the FX
  * revaluation and the close (started by finance, signed off by another finance user); after the close a posting
  * dated into the month is refused and the correction lands in the next month.
  *
  * The clock: invoices date their entries, payments and the overdue mark by the Temporal clock, and a write-off
  * needs a day to pass after the due date. So the workflows run on the time-skipping test server (the API and the
- * workers of the payments, invoices and accounting queues pointed at it, everything else the real local stack),
+ * workers of the payments, invoices and accounting queues pointed at it: the invoices worker starts the credit
+ * note's RefundWorkflow on the payments queue there, everything else the real local stack),
  * whose clock the test moves: to day 1 of the month after the one it starts in (M), two days on for the write-off,
  * then to day 1 of the month after M (N), 02:00 UTC, when finance closes M. The API refuses to start a close of a
  * month that has not ended by its own clock (the process's), and M is in the real clock's future: that one request
@@ -36,7 +37,7 @@ interface WorkedMonth {
   rates: { day1: string; monthEnd: string };
   invoices: Record<string, { customerId: string; currency: 'EUR' | 'JPY'; dueOnIssue?: boolean; lines: Json[]; subtotal: number; tax: number; total: number }>;
   cardPayments: { invoice: string; amountMinor: number; outstandingAfter: number; status: string }[];
-  creditNote: { invoice: string; amountMinor: number; settlement: 'customer_credit' | 'refund'; net: number; tax: number; toCustomerCredit: number };
+  creditNote: { invoice: string; amountMinor: number; settlement: 'customer_credit' | 'refund'; net: number; tax: number; beyondOwed: number; refundedToCard: number };
   writeOff: { invoice: string; amountMinor: number };
   correction: { amountMinor: number; debit: string; credit: string };
   expected: Json;
@@ -74,6 +75,8 @@ let clientKey: string;
 let M: { periodStart: string; periodEnd: string };
 let N: { periodStart: string; periodEnd: string };
 const invoiceIds: Record<string, string> = {};
+/** The card payment (its id) that paid each invoice. */
+const paymentIds: Record<string, string> = {};
 let codeOf: Map<string, string>;
 
 /** A person with a role, invited by the admin; the email kept to sign in again later. */
@@ -215,6 +218,7 @@ describe('a worked month over HTTP, against the hand calculation', () => {
         .send({ amountMinor: p.amountMinor, currency: inv.currency, customerId: inv.customerId, paymentMethod: 'pm_card_visa', invoiceRef: invoiceIds[p.invoice] });
       const payment = await settledResource(api, clientKey, res, (b: Json) => ['succeeded', 'failed', 'canceled', 'in_review'].includes(b.status), DEADLINE_MS);
       expect(payment).toMatchObject({ status: 'succeeded', amountCapturedMinor: p.amountMinor, invoiceRef: invoiceIds[p.invoice] });
+      paymentIds[p.invoice] = payment.id;
       const after = await eventually(`invoice ${p.invoice} paid by card`, async () => {
         const v = await invoice(p.invoice);
         return v.outstandingMinor === p.outstandingAfter && v;
@@ -223,16 +227,18 @@ describe('a worked month over HTTP, against the hand calculation', () => {
     }
   });
 
-  it('credits the paid invoice pro rata to net and tax', async () => {
+  it('credits the paid invoice pro rata to net and tax, refunding the card it was paid by', async () => {
     const c = month.creditNote;
-    // REFUND: switch to `settlement: 'refund'` (RefundWorkflow) once built, and redo the hand calculation's CN-D.
     const res = await http()
       .post(`/api/invoices/${invoiceIds[c.invoice]}/credit-notes`)
       .set(bearer(finance.token))
       .set('Idempotency-Key', randomUUID())
       .send({ amountMinor: c.amountMinor, settlement: c.settlement, reason: 'two licences returned' });
     expect(`${res.status} ${JSON.stringify(res.body.detail ?? '')}`).toBe('200 ""');
-    expect(res.body).toMatchObject({ status: 'paid', creditedToBalanceMinor: c.toCustomerCredit, outstandingMinor: 0 });
+    // creditedToBalanceMinor names everything credited beyond what was owed, refunded or not (modules/invoices/README.md).
+    expect(res.body).toMatchObject({ status: 'paid', creditedToBalanceMinor: c.beyondOwed, outstandingMinor: 0 });
+    const paid = await http().get(`/api/payments/${paymentIds[c.invoice]}`).set(bearer(clientKey)).expect(200);
+    expect(paid.body.amountRefundedMinor).toBe(c.refundedToCard);
   });
 
   it('writes off the overdue invoice once its due date has passed', async () => {
@@ -289,7 +295,7 @@ describe('a worked month over HTTP, against the hand calculation', () => {
     expect(await invoice('A')).toMatchObject({ status: 'partially_paid', paidMinor: 50000, outstandingMinor: 103207 });
     expect(await invoice('B')).toMatchObject({ status: 'partially_paid', currency: 'JPY', paidMinor: 50000, outstandingMinor: 101033 });
     expect(await invoice('C')).toMatchObject({ status: 'written_off', writtenOffMinor: 29750, outstandingMinor: 0 });
-    expect(await invoice('D')).toMatchObject({ status: 'paid', paidMinor: 35700, creditedToBalanceMinor: 11900, outstandingMinor: 0 });
+    expect(await invoice('D')).toMatchObject({ status: 'paid', paidMinor: 35700, creditedToBalanceMinor: month.creditNote.beyondOwed, outstandingMinor: 0 });
   });
 
   it.each(['EUR', 'JPY'])('trial balance at the month end in %s: every account, debits equal credits', async (currency) => {
