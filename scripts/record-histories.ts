@@ -26,12 +26,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, Client, type WorkflowHandle } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { CreditScorer, defaultModelPath } from '../activities/credit';
+import { createInvoiceActivities } from '../activities/invoices';
 import { createPaymentActivities, createRefundActivities, createSagaReconcilerActivities, FaultInjectingProvider, StripeMockSandboxProvider, StripeProvider, stripeClient, type PaymentProvider } from '../activities/payments';
 import { normalizedNationalId } from '../core/credit/applicant';
 import type { Config } from '../platform/config';
@@ -665,6 +666,28 @@ const INVOICE_BRANCHES: Branch[] = [
       await handle.executeUpdate(creditInvoice, { args: [{ creditNoteId: `cn-${randomUUID()}`, amountMinor: 5950 }] });
       await ctx.env.sleep((DEFAULT_INVOICE_OPTIONS.keepOpenAfterSettledDays + 1) * DAY_MS);
       return settled(handle);
+    }),
+  ),
+  // patched('credit-note-refunds'): an invoice paid in full by card (a captured PaymentSaga on the payments queue),
+  // half of it credited with settlement refund: its refundCreditNote activity starts RefundWorkflow on the payments
+  // queue and waits for it (through a client without time skipping, as the worker's own), then books the credit note.
+  invoice('credit-note-refund', 'COMPLETED paid', (ctx) =>
+    ctx.withWorker('payments', async (paymentsQueue) => {
+      const realTime = new Client({ connection: ctx.env.connection, namespace: ctx.env.namespace, dataConverter: createDataConverter(ctx.cfg) });
+      const { refundCreditNote } = createInvoiceActivities({ db: ctx.db, temporal: realTime, refundTaskQueue: paymentsQueue });
+      const paymentId = await paid(ctx, paymentsQueue, 11900);
+      return ctx.withWorker(
+        'invoices',
+        async (q) => {
+          const handle = await startInvoice(ctx, q);
+          await handle.executeUpdate(recordInvoicePayment, { args: [{ paymentId, amountMinor: 11900, method: 'card' }] });
+          const after = await handle.executeUpdate(creditInvoice, { args: [{ creditNoteId: `cn-${randomUUID()}`, amountMinor: 5950, settlement: 'refund', reason: 'half returned' }] });
+          if (after.payments.find((p) => p.paymentId === paymentId)?.refundedMinor !== 5950) throw new Error(`the credit note refunded ${JSON.stringify(after.payments)}, not 5950`);
+          await ctx.env.sleep((DEFAULT_INVOICE_OPTIONS.keepOpenAfterSettledDays + 1) * DAY_MS);
+          return settled(handle);
+        },
+        { refundCreditNote },
+      );
     }),
   ),
   invoice('credited', 'COMPLETED credited', (ctx) =>

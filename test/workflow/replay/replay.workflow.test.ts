@@ -89,7 +89,7 @@ const EXPECTED: Record<'payments' | 'credit' | 'platform' | 'invoices' | 'accoun
     'credit-underwriter-declined',
   ],
   platform: ['smoke-delayed', 'smoke-failed', 'smoke-recorded'],
-  invoices: ['invoice-credit-note-after-payment', 'invoice-credited', 'invoice-paid', 'invoice-voided', 'invoice-written-off'],
+  invoices: ['invoice-credit-note-after-payment', 'invoice-credit-note-refund', 'invoice-credited', 'invoice-paid', 'invoice-voided', 'invoice-written-off'],
   accounting: [
     'period-close-escalated',
     'period-close-fx-revaluation',
