@@ -5,12 +5,11 @@
  * the same request repeated later does the thing once.
  */
 import { randomUUID } from 'node:crypto';
-import type { Worker } from '@temporalio/worker';
 import { createPool, type Pool } from '../../platform/db/pool';
-import { connectWorker, createWorkers, paymentProvider, riskPolicy } from '../../workers/create-workers';
 import { apiKeyWithRole, bearer, registerTenant, startApi, type RegisteredTenant, type TestApi } from '../support/api';
 import { testConfig } from '../support/env';
 import { eventually } from '../support/eventually';
+import { preparePaymentsWorker, type RunningWorker } from '../support/payments-worker';
 
 const env = {
   TEMPORAL_TASK_QUEUE_PREFIX: `${testConfig().TEMPORAL_TASK_QUEUE_PREFIX}updates-down-`,
@@ -25,28 +24,10 @@ let api: TestApi;
 let db: Pool;
 let tenant: RegisteredTenant;
 let clientKey: string;
-let worker: { stop: () => Promise<void> } | undefined;
-
-/** A payments worker, built (its workflow code bundled) but not yet polling: `run` starts it. */
-async function prepareWorker(): Promise<{ run: () => void }> {
-  const connection = await connectWorker(cfg);
-  const w: Worker = (await createWorkers(cfg, connection, { db, provider: paymentProvider(cfg, db), risk: riskPolicy(cfg), temporal: api.deps.temporal }, ['payments']))[0]!;
-  return {
-    run() {
-      const running = w.run();
-      worker = {
-        async stop() {
-          w.shutdown();
-          await running;
-          await connection.close();
-        },
-      };
-    },
-  };
-}
+let worker: RunningWorker | undefined;
 
 async function startWorker() {
-  (await prepareWorker()).run();
+  worker = (await preparePaymentsWorker(cfg, db, api.deps.temporal)).run();
 }
 
 beforeAll(async () => {
@@ -83,12 +64,12 @@ describe('payment updates while the payments worker is down', () => {
   it('captures once when the worker returns during the request, never answering 500', async () => {
     await startWorker();
     const id = await authorisedManualPayment();
-    const next = await prepareWorker(); // built now: its start below takes no time from the request's wait
+    const next = await preparePaymentsWorker(cfg, db, api.deps.temporal); // built now: its start below takes no time from the request's wait
     await worker!.stop();
     worker = undefined;
     const capture = api.http().post(`/api/payments/${id}/capture`).set(bearer(clientKey)).then((r) => r);
     await new Promise((r) => setTimeout(r, 2000));
-    next.run();
+    worker = next.run();
     const res = await capture;
     expect({ status: res.status, type: res.headers['content-type'] }).toMatchObject({ status: 200 });
     expect(res.body.status).toBe('succeeded');

@@ -11,12 +11,12 @@
  *   the worker's first task and the cancellation won.
  */
 import { randomUUID } from 'node:crypto';
-import type { Worker } from '@temporalio/worker';
 import { createPool, withTenant, type Pool } from '../../platform/db/pool';
-import { connectWorker, createWorkers, paymentProvider, riskPolicy } from '../../workers/create-workers';
+import { paymentProvider } from '../../workers/create-workers';
 import { apiKeyWithRole, bearer, registerTenant, startApi, type RegisteredTenant, type TestApi } from '../support/api';
 import { testConfig } from '../support/env';
 import { eventually } from '../support/eventually';
+import { preparePaymentsWorker, type RunningWorker } from '../support/payments-worker';
 
 const env = {
   TEMPORAL_TASK_QUEUE_PREFIX: `${testConfig().TEMPORAL_TASK_QUEUE_PREFIX}breaker-down-`,
@@ -30,13 +30,12 @@ let api: TestApi;
 let db: Pool;
 let tenant: RegisteredTenant;
 let clientKey: string;
-let worker: { stop: () => Promise<void> } | undefined;
+let worker: RunningWorker | undefined;
 
 /** While set, the provider's cancel (the release of an authorisation) says it was reached, then waits to be let through. */
 let gate: { reached: () => void; open: Promise<void> } | undefined;
 
 async function startWorker() {
-  const connection = await connectWorker(cfg);
   const base = paymentProvider(cfg, db);
   const provider: typeof base = Object.create(base);
   provider.cancel = async (input) => {
@@ -46,15 +45,7 @@ async function startWorker() {
     }
     return base.cancel(input);
   };
-  const w: Worker = (await createWorkers(cfg, connection, { db, provider, risk: riskPolicy(cfg), temporal: api.deps.temporal }, ['payments']))[0]!;
-  const running = w.run();
-  worker = {
-    async stop() {
-      w.shutdown();
-      await running;
-      await connection.close();
-    },
-  };
+  worker = (await preparePaymentsWorker(cfg, db, api.deps.temporal, provider)).run();
 }
 
 beforeAll(async () => {
